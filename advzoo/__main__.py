@@ -1,0 +1,5 @@
+import sys
+
+from advzoo.cli import main
+
+sys.exit(main())

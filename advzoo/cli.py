@@ -1,0 +1,250 @@
+"""The `advzoo` command: list, demo, train, sample, export.
+
+    advzoo list
+    advzoo demo --out advzoo_demo
+    advzoo train gan --steps 200 --batch-size 64 --out runs/gan
+    advzoo sample gan_digits_dcgan --n 64 --out samples.png
+    advzoo export gan_digits_dcgan --out exported/gan
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+# Keep TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) out of the CLI's output;
+# this runs before TensorFlow is imported because `advzoo/__init__` imports it lazily.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _parse_set(items) -> dict:
+    """`key=value` pairs; values parse as JSON when they can (numbers, lists, true/false)."""
+    config = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"advzoo: --set expects key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        try:
+            config[key] = json.loads(value)
+        except json.JSONDecodeError:
+            config[key] = value
+    return config
+
+
+def _check_out_dir(path: pathlib.Path, overwrite: bool) -> None:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not overwrite:
+        raise SystemExit(f"advzoo: {path} exists and is not empty; choose another --out or pass "
+                         "--overwrite.")
+
+
+def _load_any(spec: str):
+    """A preset name, a preset folder, or a `.keras` file."""
+    import keras
+
+    import advzoo
+
+    if spec.endswith(".keras"):
+        if not pathlib.Path(spec).is_file():
+            raise SystemExit(f"advzoo: no such model file {spec!r}")
+        return keras.saving.load_model(spec)
+    return advzoo.load(spec)
+
+
+def _write_dir_atomically(out: pathlib.Path, write, overwrite: bool) -> None:
+    """Run write(tmp_dir), then move its files into `out`; nothing lands if `write` fails."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        write(tmp)
+        out.mkdir(exist_ok=True)
+        for item in tmp.iterdir():
+            target = out / item.name
+            if target.exists() and overwrite:
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            item.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cmd_list(args) -> None:
+    import advzoo
+
+    if args.json:
+        print(json.dumps({"families": advzoo.list_models(), "presets": advzoo.list_presets()}, indent=2))
+        return
+    print("families:")
+    for name in advzoo.list_models():
+        print(f"  {name:24s} {advzoo.get_family(name).summary}")
+    print("presets:")
+    for name in advzoo.list_presets():
+        preset = advzoo.get_preset(name)
+        print(f"  {name:24s} [{preset.family}] {preset.summary}")
+
+
+def cmd_demo(args) -> None:
+    out = pathlib.Path(args.out)
+    _check_out_dir(out, args.overwrite)
+    import advzoo
+    from advzoo import latent
+
+    start = time.perf_counter()
+    model = advzoo.load(args.preset)
+
+    def write(tmp):
+        latent.save_png(model.sample_grid(64, seed=args.seed, columns=8), tmp / "samples.png", scale=4)
+        rows = [model.interpolate(10, "slerp", seed=args.seed + i) for i in range(4)]
+        strip = latent.image_grid(__import__("numpy").concatenate(rows), columns=10)
+        latent.save_png(strip, tmp / "interpolation.png", scale=4)
+
+    _write_dir_atomically(out, write, args.overwrite)
+    meta = advzoo.weights.read_metadata(advzoo.weights.resolve_preset(args.preset))
+    print(f"Loaded preset {args.preset!r} ({meta.get('summary', '')}).")
+    print(f"Wrote {out / 'samples.png'} (64 samples) and {out / 'interpolation.png'} "
+          f"(4 spherical interpolations) in {time.perf_counter() - start:.1f} s.")
+    metrics = meta.get("metrics", {})
+    if metrics:
+        shown = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+        print("Preset metrics (metadata.json):", json.dumps(shown))
+
+
+def cmd_train(args) -> None:
+    out = pathlib.Path(args.out)
+    _check_out_dir(out, args.overwrite)
+    import keras
+
+    import advzoo
+    from advzoo import latent
+    from advzoo.recipes import fit_on_default_data
+
+    overrides = _parse_set(args.set)
+    if args.objective:
+        overrides["objective"] = args.objective
+    # Resolve names first: a typo fails here, before any model is built or file written.
+    is_preset = args.name in advzoo.list_presets()
+    if not is_preset:
+        advzoo.get_family(args.name)
+    keras.utils.set_random_seed(args.seed)
+    if is_preset:
+        if overrides:
+            raise SystemExit("advzoo: --set/--objective change a family's architecture; they "
+                             "cannot be applied to a pretrained preset.")
+        model = advzoo.load(args.name)
+    else:
+        model = advzoo.build(args.name, **overrides)
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if args.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(args.tensorboard))
+    history = fit_on_default_data(model, args.steps, args.batch_size, epochs=args.epochs,
+                                  seed=args.seed, callbacks=callbacks, verbose=1)
+
+    def write(tmp):
+        model.save(tmp / "model.keras")
+        (tmp / "history.json").write_text(json.dumps(
+            {k: [float(v) for v in vals] for k, vals in history.history.items()}, indent=2))
+        if hasattr(model, "sample_grid") and len(getattr(model, "image_shape", ())) == 3:
+            latent.save_png(model.sample_grid(64, seed=args.seed, columns=8), tmp / "samples.png", scale=4)
+
+    _write_dir_atomically(out, write, args.overwrite)
+    print(f"Wrote {out / 'model.keras'}, {out / 'history.json'}"
+          + (f", {out / 'samples.png'}" if (out / "samples.png").exists() else ""))
+
+
+def cmd_sample(args) -> None:
+    import numpy as np
+
+    from advzoo import latent
+
+    model = _load_any(args.model)
+    if not hasattr(model, "sample"):
+        raise SystemExit(f"advzoo: {args.model} ({type(model).__name__}) has no latent sampler")
+    out = pathlib.Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise SystemExit(f"advzoo: {out} exists; pass --overwrite to replace it.")
+    if out.suffix not in (".png", ".npy"):
+        raise SystemExit(f"advzoo: --out must end in .png or .npy, got {out.name!r}")
+    samples = model.sample(args.n, seed=args.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npy":
+        np.save(out, samples)
+    else:
+        latent.save_png(latent.image_grid(samples), out, scale=args.scale)
+    print(f"Wrote {args.n} samples to {out}")
+
+
+def cmd_export(args) -> None:
+    model = _load_any(args.model)
+    path = model.export(args.out, overwrite=args.overwrite)
+    print(f"Exported {type(model).__name__}.{model.inference_player} to {path} "
+          "(SavedModel; endpoint `serve`, float32 inputs).")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from advzoo.version import __version__
+
+    parser = argparse.ArgumentParser(prog="advzoo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"advzoo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list families and presets")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("demo", help="load a pretrained preset and write samples (no training)")
+    p.add_argument("--preset", default="gan_digits_dcgan", help="preset to show (default: %(default)s)")
+    p.add_argument("--out", default="advzoo_demo", help="output folder (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace files in a non-empty --out")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("train", help="train a family (from scratch) or a preset (fine-tune) on its "
+                                     "built-in data")
+    p.add_argument("name", help="family or preset name (see `advzoo list`)")
+    p.add_argument("--steps", type=int, default=200, help="training steps (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
+    p.add_argument("--epochs", type=int, default=1, help="split the steps into epochs (default: 1)")
+    p.add_argument("--objective", help="adversarial objective (gan, nsgan, lsgan, wgan, wgan_gp, hinge)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="family option, e.g. --set generator=mlp --set image_shape=[8,8,1]")
+    p.add_argument("--out", required=True, help="output folder for model.keras, history.json, samples.png")
+    p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard logs here")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace files in a non-empty --out")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="write samples of a generator (preset, preset folder or .keras)")
+    p.add_argument("model", help="preset name, preset folder, or .keras file")
+    p.add_argument("--n", type=int, default=64, help="number of samples (default: %(default)s)")
+    p.add_argument("--out", required=True, help=".png grid or .npy array")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", type=int, default=4, help="PNG enlargement (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("export", help="export the inference network as a SavedModel")
+    p.add_argument("model", help="preset name, preset folder, or .keras file")
+    p.add_argument("--out", required=True, help="SavedModel folder to create")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from advzoo.errors import AdvzooError
+
+    try:
+        args.func(args)
+    except AdvzooError as e:
+        print(f"advzoo: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

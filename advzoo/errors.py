@@ -1,0 +1,36 @@
+"""Errors of advzoo, each naming what was expected and what was given."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class AdvzooError(ValueError):
+    """Base class of advzoo's own errors (a ValueError, so generic handlers still catch it)."""
+
+
+class UnknownNameError(AdvzooError, KeyError):
+    """An unknown family, preset, objective or option value; the message lists the closest names."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class WeightsError(AdvzooError):
+    """A weights file that is missing, corrupt, or does not match its metadata."""
+
+
+def unknown_name(kind: str, name: object, known: Iterable[str]) -> UnknownNameError:
+    """Build the error for an unknown `name` of `kind`, suggesting the closest known names."""
+    known = sorted(known)
+    close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return UnknownNameError(
+        f"Unknown {kind} {name!r}.{hint} Expected one of: {', '.join(known) or '(none registered)'}.")
+
+
+def check_choice(option: str, value: object, choices: Iterable[str]) -> None:
+    """Raise `unknown_name` for an option whose value is not among `choices`."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise unknown_name(f"value of {option!r}", value, choices)

@@ -1,0 +1,199 @@
+"""Adversarial objectives of Table 1 of the review (Eq. 1-4) and the reconstruction losses.
+
+Every adversarial loss takes the discriminator's *logits* (its raw, pre-sigmoid output), works in
+float32 whatever the compute dtype of the network, and is written in softplus form so that logits
+of magnitude 100 give finite values and gradients. With sigma the logistic function,
+log sigma(t) = -softplus(-t) and log(1 - sigma(t)) = -softplus(t).
+
+Each objective is one `Objective` object holding its two losses and the paper defaults that go
+with it (number of critic updates per generator update, weight clipping, gradient-penalty weight,
+optimizer). `get_objective(name)` returns it; an unknown name lists the closest ones.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+from advzoo.errors import unknown_name
+
+EPSILON_NORM = 1e-12  # inside the square root of the gradient norm, so its gradient stays finite at 0
+
+
+def _f32(x) -> tf.Tensor:
+    return tf.cast(x, tf.float32)
+
+
+def _mean(x) -> tf.Tensor:
+    return tf.reduce_mean(_f32(x))
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """One adversarial objective: D and G losses on logits plus its paper defaults.
+
+    Attributes:
+        name: registry id (`gan`, `nsgan`, `lsgan`, `wgan`, `wgan_gp`, `hinge`).
+        discriminator_loss: f(real_logits, fake_logits) -> scalar float32.
+        generator_loss: f(fake_logits) -> scalar float32.
+        n_critic: discriminator (critic) updates per generator update.
+        clip_value: WGAN weight clipping to [-c, c] after each critic update, or None.
+        gradient_penalty: lambda of the WGAN-GP penalty (0 for none).
+        optimizer: (class name, kwargs) of the optimizer the paper used for both players.
+        reference: paper and equation the formulas come from.
+    """
+
+    name: str
+    discriminator_loss: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+    generator_loss: Callable[[tf.Tensor], tf.Tensor]
+    n_critic: int = 1
+    clip_value: float | None = None
+    gradient_penalty: float = 0.0
+    optimizer: tuple[str, dict] = ("Adam", {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999})
+    reference: str = ""
+
+    @property
+    def is_critic(self) -> bool:
+        """True for Wasserstein objectives, whose D is an unbounded critic."""
+        return self.name.startswith("wgan")
+
+    def make_optimizer(self, **overrides) -> keras.optimizers.Optimizer:
+        """A fresh optimizer with this objective's paper defaults (`overrides` replace them)."""
+        class_name, kwargs = self.optimizer
+        return keras.optimizers.get({"class_name": class_name, "config": {**kwargs, **overrides}})
+
+
+# --- Table 1, written exactly as in METHODS.md section A -------------------------------------
+
+def gan_discriminator_loss(real_logits, fake_logits):
+    """Eq. 1: -E[log D(x)] - E[log(1 - D(G(z)))]."""
+    return _mean(tf.nn.softplus(-_f32(real_logits))) + _mean(tf.nn.softplus(_f32(fake_logits)))
+
+
+def gan_generator_loss(fake_logits):
+    """Eq. 1, saturating minimax form: E[log(1 - D(G(z)))]."""
+    return -_mean(tf.nn.softplus(_f32(fake_logits)))
+
+
+def nsgan_generator_loss(fake_logits):
+    """Eq. 2 (GAN-MA, non-saturating): -E[log D(G(z))]."""
+    return _mean(tf.nn.softplus(-_f32(fake_logits)))
+
+
+def lsgan_discriminator_loss(real_logits, fake_logits):
+    """LSGAN (Mao et al.): E[(D(x) - 1)^2] + E[D(G(z))^2], D the raw (linear) output."""
+    return _mean(tf.square(_f32(real_logits) - 1.0)) + _mean(tf.square(_f32(fake_logits)))
+
+
+def lsgan_generator_loss(fake_logits):
+    """LSGAN: E[(D(G(z)) - 1)^2]."""
+    return _mean(tf.square(_f32(fake_logits) - 1.0))
+
+
+def wgan_discriminator_loss(real_logits, fake_logits):
+    """Eq. 3 (critic): -E[D(x)] + E[D(G(z))]."""
+    return -_mean(real_logits) + _mean(fake_logits)
+
+
+def wgan_generator_loss(fake_logits):
+    """Eq. 3 and 4: -E[D(G(z))]."""
+    return -_mean(fake_logits)
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge loss (Lim & Ye; Miyato et al.): E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
+    return _mean(tf.nn.relu(1.0 - _f32(real_logits))) + _mean(tf.nn.relu(1.0 + _f32(fake_logits)))
+
+
+OBJECTIVES: dict[str, Objective] = {
+    o.name: o
+    for o in (
+        Objective("gan", gan_discriminator_loss, gan_generator_loss,
+                  reference="Goodfellow et al. 2014, Eq. 1; Adam(2e-4, 0.5) as in Radford et al."),
+        Objective("nsgan", gan_discriminator_loss, nsgan_generator_loss,
+                  reference="Goodfellow et al. 2014, Eq. 2 (GAN-MA)"),
+        Objective("lsgan", lsgan_discriminator_loss, lsgan_generator_loss,
+                  reference="Mao et al. 2017, least squares GAN"),
+        Objective("wgan", wgan_discriminator_loss, wgan_generator_loss, n_critic=5, clip_value=0.01,
+                  optimizer=("RMSprop", {"learning_rate": 5e-5}),
+                  reference="Arjovsky et al. 2017, Eq. 3, Algorithm 1"),
+        Objective("wgan_gp", wgan_discriminator_loss, wgan_generator_loss, n_critic=5,
+                  gradient_penalty=10.0,
+                  optimizer=("Adam", {"learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9}),
+                  reference="Gulrajani et al. 2017, Eq. 4, Algorithm 1"),
+        Objective("hinge", hinge_discriminator_loss, wgan_generator_loss,
+                  reference="Lim & Ye 2017; Miyato et al. 2018"),
+    )
+}
+
+
+def get_objective(name: str | Objective) -> Objective:
+    """The `Objective` called `name` (an `Objective` is returned unchanged)."""
+    if isinstance(name, Objective):
+        return name
+    if name not in OBJECTIVES:
+        raise unknown_name("objective", name, OBJECTIVES)
+    return OBJECTIVES[name]
+
+
+# --- Gradient penalty (Eq. 4) ------------------------------------------------------------------
+
+def interpolate(real, fake, seed=None):
+    """Random points x_hat = eps * real + (1 - eps) * fake on the lines between pairs.
+
+    eps ~ U[0, 1] is drawn once per sample (Gulrajani et al., Algorithm 1) and broadcast over all
+    remaining axes, so 1D sequences, 2D images and 3D volumes are all handled.
+    """
+    real, fake = _f32(real), _f32(fake)
+    shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
+    eps = keras.random.uniform(shape, 0.0, 1.0, seed=seed)
+    return eps * real + (1.0 - eps) * fake
+
+
+def gradient_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real, fake, seed=None,
+                     target_norm: float = 1.0):
+    """E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates (Eq. 4, without lambda).
+
+    Args:
+        critic: maps a batch of inputs to logits (close over any conditioning input).
+        real, fake: batches of the same shape, any rank >= 2.
+        seed: a `keras.random.SeedGenerator` or int for the interpolation factors.
+    """
+    x_hat = interpolate(real, fake, seed=seed)
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        logits = _f32(critic(x_hat))
+    grads = _f32(tape.gradient(logits, x_hat))
+    axes = tf.range(1, tf.rank(grads))
+    norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + EPSILON_NORM)
+    return tf.reduce_mean(tf.square(norm - target_norm))
+
+
+def clip_weights(model: keras.Model, clip_value: float) -> None:
+    """WGAN weight clipping: every trainable weight of `model` into [-c, c] (Arjovsky, Alg. 1)."""
+    for w in model.trainable_weights:
+        w.assign(tf.clip_by_value(w, -clip_value, clip_value))
+
+
+# --- Reconstruction and feature losses ---------------------------------------------------------
+
+def l1_loss(target, prediction):
+    """Mean absolute error, E[|x - G(y)|], in float32 (pix2pix Eq. 6 voxel term)."""
+    return _mean(tf.abs(_f32(target) - _f32(prediction)))
+
+
+def l2_loss(target, prediction):
+    """Mean squared error, E[(x - G(y))^2], in float32."""
+    return _mean(tf.square(_f32(target) - _f32(prediction)))
+
+
+RECONSTRUCTION_LOSSES = {"l1": l1_loss, "l2": l2_loss}
+
+
+def get_reconstruction_loss(name: str):
+    """`l1_loss` or `l2_loss` by name."""
+    if name not in RECONSTRUCTION_LOSSES:
+        raise unknown_name("reconstruction loss", name, RECONSTRUCTION_LOSSES)
+    return RECONSTRUCTION_LOSSES[name]

@@ -1,0 +1,59 @@
+"""Re-training a preset from scratch with its registered recipe, and writing it to zoo_weights/.
+
+`python scripts/train_preset.py NAME` runs `train_preset(NAME)`: the preset's family and config,
+its dataset, batch size, steps and seed, then the family's own measurements (`sample_report`)
+written into `metadata.json` together with the training time.
+"""
+from __future__ import annotations
+
+import math
+import pathlib
+import time
+
+import keras
+
+from advzoo import weights, zoo
+
+
+def fit_on_default_data(model, steps: int, batch_size: int, epochs: int = 1, seed: int = 0,
+                        callbacks=(), verbose="auto", dataset_options: dict | None = None):
+    """`model.fit` for `steps` steps on its family's default (repeated) training data."""
+    if int(steps) < 1 or int(batch_size) < 1 or int(epochs) < 1:
+        raise ValueError(f"steps, batch_size and epochs must be >= 1, got {steps}, {batch_size}, {epochs}")
+    family = zoo.get_family(model.family_name)
+    data = family.dataset(model, split="train", batch_size=batch_size, seed=seed,
+                          **(dataset_options or {})).repeat()
+    validation = family.dataset(model, split="val", batch_size=batch_size, seed=seed,
+                                **(dataset_options or {}))
+    return model.fit(data, steps_per_epoch=math.ceil(steps / epochs), epochs=epochs,
+                     validation_data=validation, callbacks=list(callbacks), verbose=verbose,
+                     shuffle=False)  # the datasets shuffle themselves, seeded
+
+
+def train_preset(name: str, out_dir=None, steps: int | None = None, verbose="auto",
+                 overwrite: bool = True) -> pathlib.Path:
+    """Train preset `name` from scratch and write its folder (default: zoo_weights/NAME)."""
+    preset = zoo.get_preset(name)
+    out = pathlib.Path(out_dir) if out_dir else weights.zoo_weights_dir() / name
+    keras.utils.set_random_seed(preset.seed)
+    model = zoo.build(preset.family, **preset.config)
+    steps = steps or preset.train_steps
+    start = time.perf_counter()
+    history = fit_on_default_data(model, steps, preset.batch_size, seed=preset.seed,
+                                  verbose=verbose, dataset_options=preset.dataset)
+    seconds = time.perf_counter() - start
+    metadata = {
+        "preset": name,
+        "summary": preset.summary,
+        "trained_on": {"dataset": zoo.get_family(preset.family).default_dataset.__name__,
+                       **preset.dataset, "split": "train"},
+        "train_steps": steps,
+        "batch_size": preset.batch_size,
+        "seed": preset.seed,
+        "train_seconds": round(seconds, 1),
+        "train_machine": "CPU, 2 cores (the project's development machine)",
+        "final_losses": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
+        "metrics": model.sample_report(),
+        "command": f"python scripts/train_preset.py {name}",
+    }
+    return weights.save_preset(model, out, metadata, overwrite=overwrite)

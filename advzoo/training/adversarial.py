@@ -1,0 +1,208 @@
+"""`AdversarialModel`: the base class of every advzoo family.
+
+A family owns named sub-networks ("players"), one optimizer per player, and a `train_step` that
+runs the updates of its paper's algorithm in order. This base class gives each family:
+
+- `compile(optimizers={"generator": ..., "discriminator": ...})` with the objective's paper
+  defaults for the players left out, LossScaleOptimizer wrapping under `mixed_float16`, and
+  `jit_compile` / `steps_per_execution` passed through to Keras;
+- `apply_update(player, loss_fn)`: one optimizer step of one player, with its own forward pass in
+  its own GradientTape, the loss in float32, loss scaling, global-batch averaging under
+  `tf.distribute`, and WGAN weight clipping after critic updates;
+- `keras.metrics.Mean` trackers declared once (`loss_names`), so `fit`, `evaluate`, `History`,
+  callbacks and TensorBoard see every loss;
+- `get_config`/`from_config`, compile-config round-trip (so `.keras` files restore the
+  optimizers' state), `inference_model()` and `export()`.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import keras
+import tensorflow as tf
+
+from advzoo.errors import AdvzooError, unknown_name
+from advzoo.losses import Objective, clip_weights, get_objective
+
+
+def _unwrap(optimizer):
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class AdversarialModel(keras.Model):
+    """Base class of the families: players, per-player optimizers, ordered updates.
+
+    Subclasses set:
+        players: attribute names of the trained sub-networks, in the order they are updated.
+        critic: the player whose updates follow the objective's critic rules (n_critic, clipping).
+        inference_player: the network `inference_model()` and `export()` hand to users.
+        loss_names: names of every value `train_step`/`test_step` report.
+
+    Args:
+        objective: an id of `advzoo.losses.OBJECTIVES` (gan, nsgan, lsgan, wgan, wgan_gp, hinge).
+        n_critic: critic updates per generator update; None takes the objective's paper default.
+        seed: seed of the model's random draws (latent codes, interpolation factors).
+    """
+
+    players: tuple[str, ...] = ()
+    critic: str | None = "discriminator"
+    inference_player: str = "generator"
+    loss_names: tuple[str, ...] = ()
+
+    def __init__(self, objective: str = "nsgan", n_critic: int | None = None,
+                 seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.objective: Objective = get_objective(objective)
+        if n_critic is not None and (not isinstance(n_critic, int) or n_critic < 1):
+            raise AdvzooError(f"n_critic must be a positive int or None, got {n_critic!r}")
+        self.n_critic = int(n_critic) if n_critic is not None else self.objective.n_critic
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._base_config = {"objective": self.objective.name, "n_critic": n_critic, "seed": seed}
+        self._family_config: dict = {}
+        self.trackers: dict[str, keras.metrics.Mean] = {}
+        self.player_optimizers: dict[str, keras.optimizers.Optimizer] = {}
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def set_family_config(self, **config) -> None:
+        """Record the family's constructor arguments for `get_config` (call once in __init__)."""
+        self._family_config = dict(config)
+
+    def players_ready(self) -> None:
+        """Create the loss trackers and mark the model built once every player exists.
+
+        Call at the end of a family's __init__; `loss_names` may be set per instance before, so a
+        model reports only the terms its options use (e.g. a gradient penalty only for wgan_gp).
+        """
+        missing = [p for p in self.players if not isinstance(getattr(self, p, None), keras.Model)]
+        if missing:
+            raise AdvzooError(f"{type(self).__name__} did not create its players {missing}")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+        self.built = True  # players are functional models, built at construction
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable, **self._base_config,
+                **self._family_config}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    # -- compile --------------------------------------------------------------------------------
+
+    def default_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        """One fresh optimizer per player with the objective's paper defaults."""
+        return {p: self.objective.make_optimizer() for p in self.players}
+
+    def compile(self, optimizers: dict | None = None, *, jit_compile="auto",
+                steps_per_execution: int = 1, run_eagerly: bool = False, **kwargs):
+        """Configure training: one optimizer per player.
+
+        Args:
+            optimizers: {player: optimizer instance, name or config}; players left out get the
+                objective's paper default (`default_optimizers()`).
+            jit_compile, steps_per_execution, run_eagerly: as in `keras.Model.compile`.
+        """
+        given = dict(optimizers or {})
+        for player in given:
+            if player not in self.players:
+                raise unknown_name(f"player of {type(self).__name__}", player, self.players)
+        defaults = self.default_optimizers()
+        mixed = self.dtype_policy.name == "mixed_float16" or (
+            keras.mixed_precision.global_policy().name == "mixed_float16")
+        resolved = {}
+        for player in self.players:
+            optimizer = keras.optimizers.get(given[player]) if player in given else defaults[player]
+            if mixed and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            optimizer.build(getattr(self, player).trainable_variables)
+            resolved[player] = optimizer
+            setattr(self, f"{player}_optimizer", optimizer)  # a named attribute: saved in .keras
+        self.player_optimizers = resolved
+        super().compile(optimizer=None, jit_compile=jit_compile,
+                        steps_per_execution=steps_per_execution, run_eagerly=run_eagerly, **kwargs)
+        # Keras reads `model.optimizer.iterations` (TensorBoard, steps/s): the last player to be
+        # updated in a step counts exactly one iteration per `fit` step.
+        self.optimizer = resolved[self.players[-1]] if self.players else None
+        self._advzoo_compile_config = {"steps_per_execution": steps_per_execution,
+                                       "jit_compile": jit_compile}
+
+    def get_compile_config(self) -> dict | None:
+        if not self.player_optimizers:
+            return None
+        return {"optimizers": {p: keras.saving.serialize_keras_object(o)
+                               for p, o in self.player_optimizers.items()},
+                **self._advzoo_compile_config}
+
+    def compile_from_config(self, config: dict) -> None:
+        optimizers = {p: keras.saving.deserialize_keras_object(o)
+                      for p, o in config.get("optimizers", {}).items()}
+        self.compile(optimizers=optimizers,
+                     **{k: v for k, v in config.items() if k != "optimizers"})
+
+    # -- one update -----------------------------------------------------------------------------
+
+    def apply_update(self, player: str,
+                     loss_fn: Callable[[], tuple[tf.Tensor, dict]]) -> dict:
+        """Run `loss_fn` under a tape and take one optimizer step on `player`'s variables.
+
+        `loss_fn` makes its own forward pass and returns (total float32 loss, {name: value}).
+        Under a distribution strategy each replica's loss is divided by the number of replicas,
+        so the summed gradients are those of the global-batch mean.
+        """
+        network = getattr(self, player)
+        optimizer = self.player_optimizers[player]
+        variables = network.trainable_variables
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            total, logs = loss_fn()
+            scaled = optimizer.scale_loss(tf.cast(total, tf.float32) / replicas)
+        grads = tape.gradient(scaled, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+        if player == self.critic and self.objective.clip_value:
+            clip_weights(network, self.objective.clip_value)
+        return logs
+
+    # -- reporting ------------------------------------------------------------------------------
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def record(self, logs: dict) -> dict:
+        """Update the trackers with this step's values and return every tracker's result."""
+        for name, value in logs.items():
+            if name not in self.trackers:
+                raise AdvzooError(f"{type(self).__name__} reports {name!r}, which is not in its "
+                                  f"loss_names {tuple(self.trackers)}")
+            self.trackers[name].update_state(tf.cast(value, tf.float32))
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # -- input checks ---------------------------------------------------------------------------
+
+    def check_input(self, tensor, expected_shape: Iterable[int | None], what: str):
+        """Cast `tensor` to float32 and raise at trace time if its per-sample shape is wrong."""
+        expected = tuple(expected_shape)
+        got = tuple(tensor.shape[1:])
+        if len(got) != len(expected) or any(
+                e is not None and g is not None and e != g for e, g in zip(expected, got)):
+            raise AdvzooError(
+                f"{type(self).__name__} expects {what} of shape (batch, "
+                f"{', '.join(str(e) for e in expected)}), got (batch, "
+                f"{', '.join(str(g) for g in got)}). Resize the data or build the model with "
+                "a matching shape option.")
+        return tf.cast(tensor, tf.float32)
+
+    # -- deployment -----------------------------------------------------------------------------
+
+    def inference_model(self) -> keras.Model:
+        """The network a user deploys (generator, translator, segmentor, ...)."""
+        return getattr(self, self.inference_player)
+
+    def export(self, filepath, overwrite: bool = False, **kwargs):
+        """Write `inference_model()` as a SavedModel with a float32 `serve` signature."""
+        from advzoo.export import export_inference_model
+
+        return export_inference_model(self, filepath, overwrite=overwrite, **kwargs)

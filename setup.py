@@ -1,0 +1,49 @@
+"""advzoo: a Keras model zoo of adversarial methods for biomedical image analysis."""
+import pathlib
+import re
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = re.search(
+    r'__version__ = "([^"]+)"', (HERE / "advzoo" / "version.py").read_text()
+).group(1)
+
+MEDICAL = ["nibabel>=5.0", "pydicom>=2.4"]
+NOTEBOOKS = ["nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6.29", "matplotlib>=3.8"]
+
+setup(
+    name="advzoo",
+    version=VERSION,
+    description=(
+        "A TensorFlow/Keras model zoo of the adversarial methods used in "
+        "biomedical image analysis, with pretrained presets."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["advzoo", "advzoo.*"]),
+    include_package_data=True,
+    package_data={"advzoo": ["data/README.md"]},
+    install_requires=[
+        "tensorflow>=2.21",
+        "keras>=3.10",
+        "numpy>=1.26",
+        "scipy>=1.11",
+        "scikit-image>=0.22",
+        "scikit-learn>=1.4",
+        "h5py>=3.10",
+        "pillow>=10.0",
+    ],
+    extras_require={
+        "medical": MEDICAL,
+        "notebooks": NOTEBOOKS,
+        "dev": ["pytest>=8.0", "pytest-timeout>=2.3", *MEDICAL, *NOTEBOOKS],
+    },
+    entry_points={"console_scripts": ["advzoo=advzoo.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Medical Science Apps.",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
