@@ -6,9 +6,9 @@
     model.fit(advzoo.data.digits(batch_size=64), epochs=1)
     model.export("exported/gan")                 # SavedModel, float32 signature
 
-Submodules and functions load on first use, so `import advzoo` and `advzoo --help` stay fast.
+Importing advzoo registers every family with Keras, so `keras.saving.load_model("m.keras")`
+finds them after a plain `import advzoo`.
 """
-import importlib as _importlib
 import os as _os
 import sys as _sys
 
@@ -22,26 +22,12 @@ if _backend != "tensorflow":
         "advzoo needs the TensorFlow backend of Keras (tf.distribute, SavedModel export), but "
         f"the backend is {_backend!r}. Set KERAS_BACKEND=tensorflow before importing keras.")
 
-_FUNCTIONS = {
-    "build": "advzoo.zoo", "load": "advzoo.zoo", "list_models": "advzoo.zoo",
-    "list_presets": "advzoo.zoo", "get_family": "advzoo.zoo", "get_preset": "advzoo.zoo",
-    "AdversarialModel": "advzoo.training",
-    "AdvzooError": "advzoo.errors", "UnknownNameError": "advzoo.errors",
-    "WeightsError": "advzoo.errors",
-}
-_SUBMODULES = {"data", "export", "latent", "layers", "losses", "metrics", "models", "networks",
-               "presets", "recipes", "training", "weights", "zoo", "cli"}
+from advzoo import data, latent, layers, losses, metrics, networks, weights  # noqa: E402
+from advzoo import models, presets  # noqa: E402,F401  (registration side effects)
+from advzoo.errors import AdvzooError, UnknownNameError, WeightsError  # noqa: E402
+from advzoo.training import AdversarialModel  # noqa: E402
+from advzoo.zoo import build, get_family, get_preset, list_models, list_presets, load  # noqa: E402
 
-__all__ = ["__version__", *_FUNCTIONS, *sorted(_SUBMODULES)]
-
-
-def __getattr__(name):
-    if name in _FUNCTIONS:
-        return getattr(_importlib.import_module(_FUNCTIONS[name]), name)
-    if name in _SUBMODULES:
-        return _importlib.import_module(f"advzoo.{name}")
-    raise AttributeError(f"module 'advzoo' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__all__ = ["__version__", "build", "load", "list_models", "list_presets", "get_family",
+           "get_preset", "AdversarialModel", "AdvzooError", "UnknownNameError", "WeightsError",
+           "data", "latent", "layers", "losses", "metrics", "networks", "weights"]

@@ -17,8 +17,8 @@ import sys
 import tempfile
 import time
 
-# Keep TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) out of the CLI's output;
-# this runs before TensorFlow is imported because `advzoo/__init__` imports it lazily.
+# Fewer TensorFlow C++ notices in the CLI's output (the few it prints before its logging starts
+# cannot be silenced by environment variables).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

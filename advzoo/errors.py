@@ -33,4 +33,4 @@ def check_choice(option: str, value: object, choices: Iterable[str]) -> None:
     """Raise `unknown_name` for an option whose value is not among `choices`."""
     choices = tuple(choices)
     if value not in choices:
-        raise unknown_name(f"value of {option!r}", value, choices)
+        raise unknown_name(option, value, choices)

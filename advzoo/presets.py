@@ -13,6 +13,7 @@ GAN_DIGITS_DCGAN = register_preset(Preset(
             "discriminator_filters": 32, "seed": 0},
     summary="DCGAN (Radford) on scikit-learn's digits, 16x16, non-saturating loss",
     dataset={"image_shape": (16, 16, 1)},
+    data_description="scikit-learn digits (train split, 1,257 images), resized to 16x16, [-1, 1]",
     train_steps=4000,
     batch_size=64,
     seed=0,

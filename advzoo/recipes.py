@@ -45,8 +45,9 @@ def train_preset(name: str, out_dir=None, steps: int | None = None, verbose="aut
     metadata = {
         "preset": name,
         "summary": preset.summary,
-        "trained_on": {"dataset": zoo.get_family(preset.family).default_dataset.__name__,
-                       **preset.dataset, "split": "train"},
+        "trained_on": {"description": preset.data_description,
+                       "dataset": zoo.get_family(preset.family).default_dataset.__name__,
+                       "options": preset.dataset, "split": "train"},
         "train_steps": steps,
         "batch_size": preset.batch_size,
         "seed": preset.seed,

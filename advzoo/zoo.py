@@ -42,6 +42,7 @@ class Preset:
     train_steps: int
     batch_size: int
     seed: int = 0
+    data_description: str = ""  # what the dataset is, in words, for metadata and the README
 
 
 _FAMILIES: dict[str, Family] = {}

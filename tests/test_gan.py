@@ -126,7 +126,8 @@ def test_mixed_precision_fit_and_float32_export(tmp_path, tiny_digits):
     assert all(v.dtype == tf.float32 for v in step.values())
     assert int(model.generator_optimizer.iterations) > 0  # updates were applied, not all skipped
     path = model.export(tmp_path / "mp")
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    loaded = tf.saved_model.load(str(path))  # keep a reference: its variables die with it
+    serve = loaded.signatures["serving_default"]
     spec = serve.structured_input_signature[1]
     assert [s.dtype for s in spec.values()] == [tf.float32]
     z = np.random.default_rng(0).standard_normal((3, model.latent_dim)).astype(np.float32)

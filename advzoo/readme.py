@@ -1,0 +1,95 @@
+"""The README's generated tables: families and presets from the registry, benchmark results from
+`benchmarks/results/*.json`. `python scripts/update_readme.py` rewrites them between markers, and
+a test fails when the README is stale."""
+from __future__ import annotations
+
+import json
+import pathlib
+
+from advzoo import weights, zoo
+
+BEGIN = "<!-- BEGIN GENERATED TABLES (python scripts/update_readme.py) -->"
+END = "<!-- END GENERATED TABLES -->"
+RESULTS_DIR = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def family_table() -> str:
+    rows = ["| family | review section | what it is | default data | presets |",
+            "|---|---|---|---|---|"]
+    for name in zoo.list_models():
+        family = zoo.get_family(name)
+        presets = ", ".join(f"`{p}`" for p in zoo.list_presets(name)) or "-"
+        rows.append(f"| `{name}` | {family.section} | {family.summary} | "
+                    f"`{family.default_dataset.__name__}` | {presets} |")
+    return "\n".join(rows)
+
+
+def _measured(metrics: dict) -> str:
+    parts = []
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            parts.append(f"{key}: ({_measured(value)})")
+        elif key not in ("samples", "classifier_test_accuracy"):
+            parts.append(f"{key} {_fmt(value)}")
+    return ", ".join(parts)
+
+
+def preset_table() -> str:
+    rows = ["| preset | family | trained on | steps (batch) | training time | measured |",
+            "|---|---|---|---|---|---|"]
+    for name in zoo.list_presets():
+        preset = zoo.get_preset(name)
+        try:
+            meta = weights.read_metadata(weights.resolve_preset(name))
+        except Exception:  # a preset whose weights are not shipped yet
+            rows.append(f"| `{name}` | `{preset.family}` | - | - | - | weights not shipped |")
+            continue
+        measured = _measured(meta.get("metrics", {}))
+        rows.append(
+            f"| `{name}` | `{preset.family}` | {preset.data_description} | "
+            f"{meta.get('train_steps')} ({meta.get('batch_size')}) | "
+            f"{meta.get('train_seconds')} s | {measured} |")
+    return "\n".join(rows)
+
+
+def results_tables() -> str:
+    """One table per benchmark result file: its title, its command, its rows."""
+    parts = []
+    for path in sorted(RESULTS_DIR.glob("*.json")) if RESULTS_DIR.is_dir() else []:
+        result = json.loads(path.read_text())
+        columns = result["columns"]
+        lines = [f"**{result['title']}** (`{result['command']}`, {result['machine']})", "",
+                 "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(_fmt(row[c]) for c in columns) + " |" for row in result["rows"]]
+        if result.get("note"):
+            lines += ["", result["note"]]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def render_tables() -> str:
+    sections = ["### Families", family_table(), "### Pretrained presets", preset_table()]
+    results = results_tables()
+    if results:
+        sections += ["### Benchmark results", results]
+    return "\n".join([BEGIN, "\n\n".join(sections), END])
+
+
+def update_readme(path) -> bool:
+    """Rewrite the generated block of README at `path`; True if it changed."""
+    path = pathlib.Path(path)
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{path} has no generated-tables markers ({BEGIN!r} ... {END!r})")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    new = head + render_tables() + tail
+    if new != text:
+        path.write_text(new)
+    return new != text

@@ -1,0 +1,140 @@
+"""Registry, presets and weights: lookups, close-match errors, hash checks, safe names."""
+import json
+import pathlib
+import shutil
+
+import numpy as np
+import pytest
+
+import advzoo
+from advzoo import weights
+from advzoo.errors import UnknownNameError, WeightsError
+
+
+def test_registry_lists_and_builds():
+    assert "gan" in advzoo.list_models()
+    assert "gan_digits_dcgan" in advzoo.list_presets()
+    assert advzoo.list_presets("gan") == [p for p in advzoo.list_presets()
+                                          if advzoo.get_preset(p).family == "gan"]
+    model = advzoo.build("gan", image_shape=(8, 8, 1), generator_filters=4, discriminator_filters=4)
+    assert model.family_name == "gan" and model.compiled
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: advzoo.build("gna"), r"Unknown family 'gna'\. Did you mean 'gan'\?"),
+    (lambda: advzoo.load("gan_digits_dcgn"), r"Unknown preset 'gan_digits_dcgn'\. Did you mean 'gan_digits_dcgan'"),
+    (lambda: advzoo.list_presets("cyclegna"), r"Unknown family 'cyclegna'"),
+])
+def test_unknown_names_suggest_closest(call, match):
+    with pytest.raises(UnknownNameError, match=match):
+        call()
+
+
+def test_every_family_declares_a_default_dataset_that_fits_it():
+    for name in advzoo.list_models():
+        family = advzoo.get_family(name)
+        model = family.cls()  # default configuration
+        batch = next(iter(family.dataset(model, batch_size=4)))
+        x = batch[0] if isinstance(batch, tuple) else batch
+        assert tuple(x.shape[1:]) == tuple(model.image_shape), name
+
+
+def test_load_preset_offline_and_it_generates_digits():
+    model = advzoo.load("gan_digits_dcgan")
+    samples = model.sample(200, seed=0)
+    assert samples.shape == (200, 16, 16, 1)
+    assert samples.min() >= -1.0 and samples.max() <= 1.0
+    meta = weights.read_metadata(weights.resolve_preset("gan_digits_dcgan"))
+    assert meta["train_steps"] > 0 and meta["train_seconds"] > 0
+    assert meta["metrics"]["classes_covered"] == 10
+    # the shipped numbers are what this model really does: re-measure a part of them
+    report = advzoo.metrics.digit_sample_report(samples)
+    assert report["classes_covered"] >= 8
+    assert report["recognisable"] > 0.3  # an untrained generator scores ~0
+
+
+@pytest.fixture
+def preset_copy(tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(weights.resolve_preset("gan_digits_dcgan"), folder)
+    return folder
+
+
+def test_load_from_folder_path(preset_copy):
+    z = np.random.default_rng(0).standard_normal((2, 32)).astype(np.float32)
+    np.testing.assert_array_equal(advzoo.load(str(preset_copy)).generate(z),
+                                  advzoo.load("gan_digits_dcgan").generate(z))
+
+
+def test_corrupt_weights_are_refused_before_building(preset_copy):
+    path = preset_copy / weights.WEIGHTS_FILE
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="does not match its metadata: sha256"):
+        advzoo.load(preset_copy)
+
+
+def test_truncated_weights_are_refused(preset_copy):
+    path = preset_copy / weights.WEIGHTS_FILE
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(WeightsError, match="corrupt"):
+        advzoo.load(preset_copy)
+
+
+def test_weights_of_another_architecture_are_refused(preset_copy):
+    config = json.loads((preset_copy / "config.json").read_text())
+    config["config"]["generator_filters"] = 16  # the weights were trained with 32
+    (preset_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(WeightsError, match="Could not load"):
+        advzoo.load(preset_copy)
+
+
+def test_bad_metadata_and_config_are_clear(preset_copy):
+    (preset_copy / "metadata.json").write_text("{not json")
+    with pytest.raises(WeightsError, match="metadata.json is not valid JSON"):
+        advzoo.load(preset_copy)
+    (preset_copy / "config.json").write_text('{"config": {}}')
+    with pytest.raises(WeightsError, match=r'must hold \{"family"'):
+        advzoo.load(preset_copy)
+
+
+@pytest.mark.parametrize("name", ["../gan_digits_dcgan", "..", "/etc/passwd", "a/../../b",
+                                  "gan..x", "", "~root"])
+def test_preset_names_cannot_escape_zoo_weights(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in weights.zoo_weights_dir().iterdir())
+    with pytest.raises((WeightsError, ValueError)):
+        advzoo.load(name) if "/" not in name else weights.check_preset_name(name)
+    assert sorted(p.name for p in weights.zoo_weights_dir().iterdir()) == before
+    assert not any(tmp_path.iterdir())
+
+
+def test_save_preset_round_trip_and_refuses_to_clobber(tmp_path, tiny_digits):
+    from conftest import tiny_gan
+
+    model = tiny_gan()
+    model.fit(tiny_digits[0], batch_size=16, epochs=1, verbose=0)
+    folder = weights.save_preset(model, tmp_path / "p", {"metrics": {"x": 1.0}})
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "metadata.json", "model.weights.h5"]
+    loaded = advzoo.load(folder)
+    z = np.ones((2, model.latent_dim), np.float32)
+    np.testing.assert_array_equal(loaded.generate(z), model.generate(z))
+    stamp = (folder / "model.weights.h5").read_bytes()
+    with pytest.raises(ValueError, match="exists; pass overwrite=True"):
+        weights.save_preset(model, folder)
+    assert (folder / "model.weights.h5").read_bytes() == stamp
+    assert [p.name for p in tmp_path.iterdir()] == ["p"]  # no temporary folders left behind
+
+
+def test_missing_weights_of_registered_preset(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVZOO_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(WeightsError, match="registered but its weights are missing"):
+        advzoo.load("gan_digits_dcgan")
+
+
+def test_readme_table_is_current():
+    from advzoo.readme import render_tables
+
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    assert render_tables() in readme, "README tables are stale: run `python scripts/update_readme.py`"
