@@ -22,9 +22,12 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["advzoo", "advzoo.*"]),
-    include_package_data=True,
-    package_data={"advzoo": ["data/README.md"]},
+    # zoo_weights/ sits at the top of the repository and installs as advzoo/zoo_weights, so
+    # non-editable installs carry the pretrained presets too (advzoo.weights looks in both).
+    packages=[*find_packages(include=["advzoo", "advzoo.*"]), "advzoo.zoo_weights"],
+    package_dir={"advzoo.zoo_weights": "zoo_weights"},
+    package_data={"advzoo": ["data/README.md"],
+                  "advzoo.zoo_weights": ["*/*.json", "*/*.h5"]},
     install_requires=[
         "tensorflow>=2.21",
         "keras>=3.10",
