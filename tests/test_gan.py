@@ -234,3 +234,16 @@ def test_latent_utilities_on_the_generator():
     assert grid.dtype == np.uint8 and grid.shape == (3 * 9 + 1, 3 * 9 + 1, 1)
     with pytest.raises(ValueError, match=r"shape \(n, 8\)"):
         model.generate(np.zeros((2, 3), np.float32))
+
+
+def test_joint_update_of_two_players_steps_each_optimizer_once(tiny_digits):
+    # BiGAN-style: one loss, two players, each with its own optimizer
+    model = tiny_gan(generator="mlp", discriminator="mlp")
+    images = tf.constant(tiny_digits[0][:8])
+    before = [w.numpy().copy() for w in model.generator.trainable_weights + model.discriminator.trainable_weights]
+    model.apply_update(("generator", "discriminator"),
+                       lambda: model.discriminator_losses(images, training=True))
+    assert int(model.generator_optimizer.iterations) == 1
+    assert int(model.discriminator_optimizer.iterations) == 1
+    after = model.generator.trainable_weights + model.discriminator.trainable_weights
+    assert all(not np.allclose(b, a.numpy()) for b, a in zip(before, after))

@@ -144,25 +144,30 @@ class AdversarialModel(keras.Model):
 
     # -- one update -----------------------------------------------------------------------------
 
-    def apply_update(self, player: str,
+    def apply_update(self, player: str | tuple[str, ...],
                      loss_fn: Callable[[], tuple[tf.Tensor, dict]]) -> dict:
-        """Run `loss_fn` under a tape and take one optimizer step on `player`'s variables.
+        """Run `loss_fn` under a tape and take one optimizer step on the player(s)' variables.
 
         `loss_fn` makes its own forward pass and returns (total float32 loss, {name: value}).
+        `player` may be a tuple of players that minimise the same loss jointly (e.g. BiGAN's
+        generator and encoder); each still steps with its own optimizer and loss scale.
         Under a distribution strategy each replica's loss is divided by the number of replicas,
         so the summed gradients are those of the global-batch mean.
         """
-        network = getattr(self, player)
-        optimizer = self.player_optimizers[player]
-        variables = network.trainable_variables
+        players = (player,) if isinstance(player, str) else tuple(player)
+        optimizers = [self.player_optimizers[p] for p in players]
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=len(players) > 1) as tape:
             total, logs = loss_fn()
-            scaled = optimizer.scale_loss(tf.cast(total, tf.float32) / replicas)
-        grads = tape.gradient(scaled, variables)
-        optimizer.apply_gradients(zip(grads, variables))
-        if player == self.critic and self.objective.clip_value:
-            clip_weights(network, self.objective.clip_value)
+            total = tf.cast(total, tf.float32) / replicas
+            scaled = [optimizer.scale_loss(total) for optimizer in optimizers]
+        for name, optimizer, scaled_loss in zip(players, optimizers, scaled):
+            network = getattr(self, name)
+            variables = network.trainable_variables
+            optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
+            if name == self.critic and self.objective.clip_value:
+                clip_weights(network, self.objective.clip_value)
+        del tape
         return logs
 
     # -- reporting ------------------------------------------------------------------------------
