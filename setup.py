@@ -37,6 +37,7 @@ setup(
         "scikit-learn>=1.4",
         "h5py>=3.10",
         "pillow>=10.0",
+        "tensorboard>=2.16",  # TensorFlow 2.21 no longer pulls it in; the TensorBoard callback needs it
     ],
     extras_require={
         "medical": MEDICAL,

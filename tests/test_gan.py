@@ -247,3 +247,40 @@ def test_joint_update_of_two_players_steps_each_optimizer_once(tiny_digits):
     assert int(model.discriminator_optimizer.iterations) == 1
     after = model.generator.trainable_weights + model.discriminator.trainable_weights
     assert all(not np.allclose(b, a.numpy()) for b, a in zip(before, after))
+
+
+@pytest.mark.parametrize("objective", ["nsgan", "wgan_gp"])
+def test_jit_compile_and_steps_per_execution_pass_through(objective, tiny_digits):
+    images, _ = tiny_digits
+    model = tiny_gan(generator="mlp", discriminator="mlp", objective=objective, n_critic=2)
+    model.compile(jit_compile=True, steps_per_execution=2)
+    assert model.jit_compile is True and model.steps_per_execution == 2
+    history = model.fit(images, batch_size=8, epochs=1, verbose=0)  # 4 steps, 2 per call
+    assert np.isfinite(history.history["g_loss"][0])
+    assert int(model.generator_optimizer.iterations) == 4
+    assert int(model.discriminator_optimizer.iterations) == 8
+
+
+def test_summary_and_fit_with_validation_and_early_stopping(tiny_digits):
+    images, _ = tiny_digits
+    model = tiny_gan(generator="mlp", discriminator="mlp")
+    lines = []
+    model.summary(print_fn=lambda line, **kwargs: lines.append(line))
+    assert any("generator" in line for line in lines)
+    stop = keras.callbacks.EarlyStopping(monitor="val_d_loss", patience=0, mode="max")
+    history = model.fit(images[:16], validation_data=images[16:], batch_size=8, epochs=5,
+                        verbose=0, callbacks=[stop])
+    assert {"val_d_loss", "val_g_loss"} <= set(history.history)
+    assert 1 <= len(history.history["d_loss"]) <= 5
+
+
+def test_tensorboard_callback_writes_every_loss(tmp_path, tiny_digits):
+    images, _ = tiny_digits
+    model = tiny_gan(generator="mlp", discriminator="mlp")
+    model.fit(images, batch_size=16, epochs=2, verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(str(tmp_path), update_freq="epoch")])
+    tags = set()
+    for event_file in (tmp_path / "train").glob("events.out.tfevents.*"):
+        for record in tf.compat.v1.train.summary_iterator(str(event_file)):
+            tags.update(v.tag for v in record.summary.value)
+    assert {"epoch_d_loss", "epoch_g_loss", "epoch_d_real", "epoch_d_fake"} <= tags
