@@ -51,3 +51,189 @@ class MinibatchDiscrimination(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_kernels": self.num_kernels, "kernel_dim": self.kernel_dim}
+
+
+# --- Progressive growing of GANs (Karras et al. 2018) ---------------------------------------------
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class PixelNormalization(keras.layers.Layer):
+    """Pixelwise feature vector normalisation (Karras et al. 2018, Sec. 4.2).
+
+    b_{x,y} = a_{x,y} / sqrt(mean_j (a^j_{x,y})^2 + epsilon), over the channels j of each pixel
+    (or each vector of a dense layer), epsilon = 1e-8.
+    """
+
+    def __init__(self, epsilon: float = 1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def call(self, x):
+        x32 = ops.cast(x, "float32")
+        norm = ops.rsqrt(ops.mean(ops.square(x32), axis=-1, keepdims=True) + self.epsilon)
+        return ops.cast(x32 * norm, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class MinibatchStdDev(keras.layers.Layer):
+    """Minibatch standard deviation (Karras et al. 2018, Sec. 3).
+
+    The batch is split into groups of `group_size` consecutive samples; within each group the
+    standard deviation of every feature over the samples is averaged over features and positions
+    into one value, appended to each sample of the group as an extra constant channel. A batch
+    that `group_size` does not divide forms a single group. Grouping consecutive samples keeps
+    the statistic of a sample the same when a batch is split evenly over replicas.
+    """
+
+    def __init__(self, group_size: int = 4, epsilon: float = 1e-8, **kwargs):
+        super().__init__(**kwargs)
+        if int(group_size) < 2:
+            raise ValueError(f"MinibatchStdDev needs group_size >= 2 (a std over samples), "
+                             f"got {group_size}")
+        self.group_size = int(group_size)
+        self.epsilon = float(epsilon)
+
+    def call(self, x):
+        x32 = ops.cast(x, "float32")
+        n = ops.shape(x32)[0]
+        group = ops.where(ops.equal(n % self.group_size, 0), self.group_size, n)
+        grouped = ops.reshape(x32, (-1, group) + tuple(x.shape[1:]))
+        variance = ops.mean(ops.square(grouped - ops.mean(grouped, axis=1, keepdims=True)), axis=1)
+        std = ops.mean(ops.sqrt(variance + self.epsilon),
+                       axis=tuple(range(1, len(x.shape))))           # (n / group,)
+        std = ops.repeat(std, group, axis=0)                          # back to (n,)
+        feature = ops.ones_like(x32[..., :1]) * ops.reshape(std, (-1,) + (1,) * (len(x.shape) - 1))
+        return ops.cast(ops.concatenate([x32, feature], axis=-1), x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size, "epsilon": self.epsilon}
+
+
+def _he_constant(fan_in: int, gain: float) -> float:
+    return gain / float(fan_in) ** 0.5
+
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class EqualizedDense(keras.layers.Layer):
+    """Dense layer with an equalised learning rate (Karras et al. 2018, Sec. 4.1).
+
+    Weights are initialised from N(0, 1) and scaled at run time by c = gain / sqrt(fan_in) (He's
+    constant), so every weight has the same dynamic range and adaptive optimisers update all
+    layers at the same speed: y = x (c W) + b.
+    """
+
+    def __init__(self, units: int, gain: float = 2.0 ** 0.5, use_bias: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        if int(units) < 1:
+            raise ValueError(f"EqualizedDense needs units >= 1, got {units}")
+        self.units = int(units)
+        self.gain = float(gain)
+        self.use_bias = bool(use_bias)
+
+    def build(self, input_shape):
+        fan_in = int(input_shape[-1])
+        self.scale = _he_constant(fan_in, self.gain)
+        self.kernel = self.add_weight(name="kernel", shape=(fan_in, self.units),
+                                      initializer=keras.initializers.RandomNormal(0.0, 1.0))
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") \
+            if self.use_bias else None
+
+    def call(self, x):
+        y = ops.matmul(x, ops.cast(self.kernel * self.scale, x.dtype))
+        return y + ops.cast(self.bias, x.dtype) if self.use_bias else y
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "gain": self.gain,
+                "use_bias": self.use_bias}
+
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class EqualizedConv2D(keras.layers.Layer):
+    """2D convolution (stride 1, "same" padding) with an equalised learning rate (Karras et al.
+    2018, Sec. 4.1): kernel ~ N(0, 1) scaled at run time by gain / sqrt(k * k * in_channels)."""
+
+    def __init__(self, filters: int, kernel_size: int = 3, gain: float = 2.0 ** 0.5,
+                 use_bias: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        if int(filters) < 1 or int(kernel_size) < 1:
+            raise ValueError(f"EqualizedConv2D needs filters >= 1 and kernel_size >= 1, got "
+                             f"filters={filters}, kernel_size={kernel_size}")
+        self.filters = int(filters)
+        self.kernel_size = int(kernel_size)
+        self.gain = float(gain)
+        self.use_bias = bool(use_bias)
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        self.scale = _he_constant(self.kernel_size * self.kernel_size * channels, self.gain)
+        self.kernel = self.add_weight(
+            name="kernel", shape=(self.kernel_size, self.kernel_size, channels, self.filters),
+            initializer=keras.initializers.RandomNormal(0.0, 1.0))
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") \
+            if self.use_bias else None
+
+    def call(self, x):
+        y = ops.conv(x, ops.cast(self.kernel * self.scale, x.dtype), strides=1, padding="same")
+        return y + ops.cast(self.bias, x.dtype) if self.use_bias else y
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "gain": self.gain, "use_bias": self.use_bias}
+
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class FadeIn(keras.layers.Layer):
+    """The fade-in of progressive growing (Karras et al. 2018, Sec. 3, Fig. 2): w_old * old +
+    w_new * new, where `new` comes from the block of resolution stage `stage`.
+
+    The layer holds the network's current growth state as non-trainable weights `level` (the
+    finest active stage) and `alpha` (in [0, 1], how far the newest stage has faded in):
+    a stage below `level` is fully in (w_new = 1), the stage `level` is at w_new = alpha,
+    w_old = 1 - alpha, and a stage above `level` is not in yet (w_new = 0, w_old = 1). Changing
+    the weights (`set_growth`) changes the network without re-tracing any graph.
+    """
+
+    def __init__(self, stage: int, **kwargs):
+        super().__init__(**kwargs)
+        if int(stage) < 1:
+            raise ValueError(f"FadeIn blends a stage >= 1 into a coarser one, got stage={stage}")
+        self.stage = int(stage)
+
+    def build(self, input_shape):
+        self.level = self.add_weight(name="level", shape=(), initializer="zeros", trainable=False)
+        self.alpha = self.add_weight(name="alpha", shape=(), initializer="ones", trainable=False)
+
+    def set_growth(self, level: int, alpha: float) -> None:
+        self.level.assign(float(level))
+        self.alpha.assign(float(alpha))
+
+    def weights_old_new(self):
+        stage = float(self.stage)
+        w_new = ops.where(ops.less(stage, self.level), 1.0,
+                          ops.where(ops.equal(stage, self.level), self.alpha, 0.0))
+        return 1.0 - w_new, w_new
+
+    def call(self, inputs):
+        old, new = inputs
+        w_old, w_new = self.weights_old_new()
+        return ops.cast(w_old, old.dtype) * old + ops.cast(w_new, new.dtype) * new
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "stage": self.stage}

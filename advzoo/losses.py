@@ -197,3 +197,66 @@ def get_reconstruction_loss(name: str):
     if name not in RECONSTRUCTION_LOSSES:
         raise unknown_name("reconstruction loss", name, RECONSTRUCTION_LOSSES)
     return RECONSTRUCTION_LOSSES[name]
+
+
+# --- InfoGAN's mutual-information term and a penalty for multi-input critics -------------------
+
+def mutual_information_loss(categorical_codes=(), categorical_logits=(), continuous_codes=None,
+                            continuous_means=None, lambda_categorical: float = 1.0,
+                            lambda_continuous: float = 0.1):
+    """InfoGAN's -L_I(G, Q) up to the constant H(c) (Chen et al. 2016, Eq. 4-5).
+
+    L_I = E_{c ~ P(c), x ~ G(z, c)}[log Q(c | x)] + H(c) lower-bounds I(c; G(z, c)). For a
+    categorical code Q is a softmax, so -log Q is the cross-entropy of the one-hot code given Q's
+    logits; for continuous codes Q is a factored Gaussian with unit variance, so -log Q is
+    0.5 * (c - mean)^2 summed over dimensions (plus a constant). Chen weight the continuous
+    term lower (Sec. 6); the defaults are their lambda = 1 (categorical) and 0.1 (continuous).
+
+    Args:
+        categorical_codes, categorical_logits: matching sequences of (batch, k_i) one-hot codes and
+            Q's logits for them.
+        continuous_codes, continuous_means: (batch, d) codes and Q's means, or None.
+
+    Returns:
+        (total, {"mi_categorical": ..., "mi_continuous": ...}) float32 scalars (unweighted parts).
+    """
+    if len(categorical_codes) != len(categorical_logits):
+        raise ValueError(f"mutual_information_loss: {len(categorical_codes)} categorical codes but "
+                         f"{len(categorical_logits)} logit tensors")
+    categorical = tf.constant(0.0)
+    for codes, logits in zip(categorical_codes, categorical_logits):
+        categorical += _mean(tf.nn.softmax_cross_entropy_with_logits(_f32(codes), _f32(logits)))
+    continuous = tf.constant(0.0)
+    if continuous_codes is not None:
+        diff = _f32(continuous_codes) - _f32(continuous_means)
+        continuous = _mean(0.5 * tf.reduce_sum(tf.square(diff), axis=-1))
+    total = lambda_categorical * categorical + lambda_continuous * continuous
+    return total, {"mi_categorical": categorical, "mi_continuous": continuous}
+
+
+def joint_gradient_penalty(critic: Callable, reals, fakes, seed=None, target_norm: float = 1.0):
+    """Eq. 4 for a critic of several inputs, e.g. BiGAN's D(x, z): one eps per sample moves every
+    input along its real-fake line, and the norm is that of the gradient w.r.t. all inputs
+    together, ||(grad_x D, grad_z D)||_2.
+
+    Args:
+        critic: maps a list of input batches to logits.
+        reals, fakes: matching sequences of batches (any ranks, same batch size).
+    """
+    reals, fakes = [_f32(r) for r in reals], [_f32(f) for f in fakes]
+    if len(reals) != len(fakes) or not reals:
+        raise ValueError(f"joint_gradient_penalty needs matching non-empty input lists, got "
+                         f"{len(reals)} real and {len(fakes)} fake")
+    eps = keras.random.uniform(tf.shape(reals[0])[:1], 0.0, 1.0, seed=seed)
+
+    def expand(e, t):
+        return tf.reshape(e, tf.concat([tf.shape(t)[:1], tf.ones([tf.rank(t) - 1], tf.int32)], 0))
+
+    hats = [expand(eps, r) * r + (1.0 - expand(eps, r)) * f for r, f in zip(reals, fakes)]
+    with tf.GradientTape() as tape:
+        tape.watch(hats)
+        logits = _f32(critic(hats))
+    squares = [tf.reduce_sum(tf.reshape(tf.square(_f32(g)), (tf.shape(g)[0], -1)), axis=1)
+               for g in tape.gradient(logits, hats)]
+    norm = tf.sqrt(tf.add_n(squares) + EPSILON_NORM)
+    return tf.reduce_mean(tf.square(norm - target_norm))

@@ -2,3 +2,35 @@
 from advzoo.models.gan import GAN
 
 __all__ = ["GAN"]
+
+from advzoo.models.unrolled import UnrolledGAN  # noqa: E402
+
+__all__ += ["UnrolledGAN"]
+
+from advzoo.models.cgan import ConditionalGAN  # noqa: E402
+
+__all__ += ["ConditionalGAN"]
+
+from advzoo.models.infogan import InfoGAN  # noqa: E402
+
+__all__ += ["InfoGAN"]
+
+from advzoo.models.centerline import CenterlineGAN  # noqa: E402
+
+__all__ += ["CenterlineGAN"]
+
+from advzoo.models.bigan import BiGAN  # noqa: E402
+
+__all__ += ["BiGAN"]
+
+from advzoo.models.lapgan import LAPGAN  # noqa: E402
+
+__all__ += ["LAPGAN"]
+
+from advzoo.models.anogan import AnoGAN  # noqa: E402
+
+__all__ += ["AnoGAN"]
+
+from advzoo.models.progan import ProGAN  # noqa: E402
+
+__all__ += ["ProGAN"]
