@@ -15,7 +15,6 @@ import platform
 import time
 
 import keras
-import numpy as np
 
 import advzoo
 from advzoo.models.bigan import linear_probe_accuracy

@@ -110,7 +110,7 @@ def main(argv=None):
     if step is not None:
         print(f"\nDCGAN step (D + G update, batch {args.batch}, 64x64x1): {step:.3f} s; "
               f"a ratio below 1 means a cold batch is made faster than one training step")
-    print(f"cached repeat call of ct_slices: ", end="")
+    print("cached repeat call of ct_slices: ", end="")
     t = time.perf_counter()
     D.ct_slices_arrays("train", n=args.batch, seed=2)
     D.ct_slices_arrays("train", n=args.batch, seed=2)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import advzoo
-from conftest import run_python, tiny_gan
+from conftest import tiny_gan
 
 LOAD_WITHOUT_ADVZOO = r'''
 import sys, numpy as np, tensorflow as tf

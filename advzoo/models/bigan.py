@@ -185,20 +185,9 @@ class BiGAN(GenerativeMixin, AdversarialModel):
 
     # -- the algorithm ----------------------------------------------------------------------------
 
-    def train_step(self, data):
-        real = self.check_input(keras.utils.unpack_x_y_sample_weight(data)[0],
-                                self.image_shape, "samples")
-        logs = {}
-        for _ in range(self.n_critic):
-            logs.update(self.apply_update(
-                "discriminator", lambda: self.discriminator_losses(real, training=True)))
-        logs.update(self.apply_update(
-            ("generator", "encoder"), lambda: self.generator_encoder_losses(real, training=True)))
-        return self.record(logs)
+    generator_players = ("generator", "encoder")  # minimise one loss jointly (Donahue Eq. 3)
 
-    def test_step(self, data):
-        real = self.check_input(keras.utils.unpack_x_y_sample_weight(data)[0],
-                                self.image_shape, "samples")
-        _, logs = self.discriminator_losses(real, training=False)
-        _, ge_logs = self.generator_encoder_losses(real, training=False)
-        return self.record({**logs, **ge_logs})
+    def step_losses(self, real):
+        """D's update, then the joint update of G and E."""
+        return (lambda training: self.discriminator_losses(real, training=training),
+                lambda training: self.generator_encoder_losses(real, training=training))

@@ -282,23 +282,14 @@ class ConditionalGAN(GenerativeMixin, AdversarialModel):
         loss = self.objective.generator_loss(self.discriminator([fake, y], training=training))
         return loss, {"g_loss": loss}
 
-    def _unpack(self, data):
+    def unpack_batch(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if y is None:
             raise AdvzooError("cgan trains on (image, condition) pairs; got images only")
         return self.check_input(x, self.image_shape, "samples"), self.condition_vector(y)
 
-    def train_step(self, data):
-        real, y = self._unpack(data)
-        logs = {}
-        for _ in range(self.n_critic):
-            logs.update(self.apply_update(
-                "discriminator", lambda: self.discriminator_losses(real, y, training=True)))
-        logs.update(self.apply_update("generator", lambda: self.generator_losses(y, training=True)))
-        return self.record(logs)
-
-    def test_step(self, data):
-        real, y = self._unpack(data)
-        _, logs = self.discriminator_losses(real, y, training=False)
-        _, g_logs = self.generator_losses(y, training=False)
-        return self.record({**logs, **g_logs})
+    def step_losses(self, batch):
+        """D(x, y) on real and fake pairs, then G(z, y) for the same conditions."""
+        real, y = batch
+        return (lambda training: self.discriminator_losses(real, y, training=training),
+                lambda training: self.generator_losses(y, training=training))

@@ -235,25 +235,22 @@ class ProGAN(GenerativeMixin, AdversarialModel):
         layer = self._fade_layers(self.generator)[0]
         return {"level": layer.level, "alpha": layer.alpha}
 
+    def unpack_batch(self, data):
+        """Full-size images, brought to the current resolution and fade-in of the growth."""
+        return self.real_at_growth(self.check_input(
+            keras.utils.unpack_x_y_sample_weight(data)[0], self.image_shape, "images"))
+
+    def step_losses(self, real):
+        return (lambda training: self.discriminator_losses(real, training=training),
+                lambda training: self.generator_losses(tf.shape(real)[0], training=training))
+
     def train_step(self, data):
-        images = self.check_input(keras.utils.unpack_x_y_sample_weight(data)[0],
-                                  self.image_shape, "images")
-        real = self.real_at_growth(images)
-        logs = {}
-        for _ in range(self.n_critic):
-            logs.update(self.apply_update(
-                "discriminator", lambda: self.discriminator_losses(real, training=True)))
-        logs.update(self.apply_update(
-            "generator", lambda: self.generator_losses(tf.shape(real)[0], training=True)))
+        logs = self.critic_then_generator(*self.step_losses(self.unpack_batch(data)))
         return self.record({**logs, **self._growth_logs()})
 
     def test_step(self, data):
-        images = self.check_input(keras.utils.unpack_x_y_sample_weight(data)[0],
-                                  self.image_shape, "images")
-        real = self.real_at_growth(images)
-        _, logs = self.discriminator_losses(real, training=False)
-        _, g_logs = self.generator_losses(tf.shape(real)[0], training=False)
-        return self.record({**logs, **g_logs, **self._growth_logs()})
+        logs = self.evaluate_losses(*self.step_losses(self.unpack_batch(data)))
+        return self.record({**logs, **self._growth_logs()})
 
     # -- measures ---------------------------------------------------------------------------------
 

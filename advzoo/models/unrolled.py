@@ -152,20 +152,7 @@ class UnrolledGAN(GAN):
 
     # -- the algorithm ----------------------------------------------------------------------------
 
-    def train_step(self, data):
-        real = self.check_input(keras.utils.unpack_x_y_sample_weight(data)[0],
-                                self.image_shape, "samples")
-        logs = {}
-        for _ in range(self.n_critic):
-            logs.update(self.apply_update(
-                "discriminator", lambda: self.discriminator_losses(real, training=True)))
-        logs.update(self.apply_update(
-            "generator", lambda: self.generator_losses(real, training=True)))
-        return self.record(logs)
-
-    def test_step(self, data):
-        real = self.check_input(keras.utils.unpack_x_y_sample_weight(data)[0],
-                                self.image_shape, "samples")
-        _, logs = self.discriminator_losses(real, training=False)
-        _, g_logs = self.generator_losses(real, training=False)
-        return self.record({**logs, **g_logs})
+    def step_losses(self, real):
+        """D's ordinary update, then G's update through the unrolled D (which needs real data)."""
+        return (lambda training: self.discriminator_losses(real, training=training),
+                lambda training: self.generator_losses(real, training=training))

@@ -170,6 +170,44 @@ class AdversarialModel(keras.Model):
         del tape
         return logs
 
+    # -- the alternating step of most families -------------------------------------------------
+
+    generator_players: str | tuple[str, ...] = "generator"  # trained by the step's second update
+
+    def unpack_batch(self, data):
+        """What `step_losses` takes from a `fit` batch; default: the checked samples x."""
+        return self.check_input(keras.utils.unpack_x_y_sample_weight(data)[0],
+                                self.image_shape, "samples")
+
+    def step_losses(self, batch):
+        """(critic_losses, generator_losses) of one step on `batch`: functions of `training`
+        returning (total loss, logs), each making its own forward pass."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define step_losses(batch) or its own train_step")
+
+    def critic_then_generator(self, critic_losses, generator_losses) -> dict:
+        """The alternating loop of Goodfellow et al. (Algorithm 1) and Arjovsky et al.
+        (Algorithm 1): `n_critic` updates of `self.critic`, then one of `generator_players`."""
+        logs = {}
+        for _ in range(self.n_critic):
+            logs.update(self.apply_update(self.critic, lambda: critic_losses(True)))
+        logs.update(self.apply_update(self.generator_players, lambda: generator_losses(True)))
+        return logs
+
+    @staticmethod
+    def evaluate_losses(*loss_fns) -> dict:
+        """The logs of each loss function in inference mode, without any update."""
+        logs = {}
+        for loss_fn in loss_fns:
+            logs.update(loss_fn(False)[1])
+        return logs
+
+    def train_step(self, data):
+        return self.record(self.critic_then_generator(*self.step_losses(self.unpack_batch(data))))
+
+    def test_step(self, data):
+        return self.record(self.evaluate_losses(*self.step_losses(self.unpack_batch(data))))
+
     # -- reporting ------------------------------------------------------------------------------
 
     @property
