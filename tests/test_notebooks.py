@@ -14,7 +14,9 @@ def test_generative_notebook(tmp_path):
     notebook = nbformat.read(COLAB / "generative.ipynb", as_version=4)
     first = notebook.cells[1].source
     assert notebook.cells[1].cell_type == "code"
-    assert 'if "google.colab" in sys.modules:' in first and "git+https://github.com/advzoo/advzoo" in first
+    # the first code cell installs advzoo from its repository, on Colab only
+    assert 'if "google.colab" in sys.modules:' in first
+    assert 'os.environ.get("ADVZOO_REPO", "https://' in first and 'f"advzoo @ git+{ADVZOO_REPO}"' in first
     env_before = os.environ.get("ADVZOO_NOTEBOOK_FAST")
     os.environ["ADVZOO_NOTEBOOK_FAST"] = "1"  # the kernel inherits this process's environment
     try:
