@@ -43,3 +43,39 @@ def run_python(code: str, timeout: int = 300, env_extra: dict | None = None):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env_extra or {})}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=timeout, env=env)
+
+
+_MIRRORED_PRELUDE = r'''
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+'''
+
+_MIRRORED_COMPARE = r'''
+single = build(tf.distribute.get_strategy())
+weights = [np.array(w, copy=True) for w in single.get_weights()]
+h1 = single.fit(*DATA, shuffle=False, verbose=0, **FIT()).history
+mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+assert mirrored.num_replicas_in_sync == 2
+h2 = build(mirrored, weights).fit(*DATA, shuffle=False, verbose=0, **FIT()).history
+assert set(h1) == set(h2), (h1, h2)
+for k in h1:
+    np.testing.assert_allclose(h1[k], h2[k], rtol=1e-4, atol=1e-5, err_msg=k)
+print("SAME", h1, h2)
+'''
+
+
+def assert_mirrored_matches_single(setup: str, data: str = "(x,)", fit: str = "dict()"):
+    """A family trained on one device and under MirroredStrategy on two logical CPUs gives the
+    same losses (global-batch averaging), in a fresh interpreter (device setup is per process).
+
+    `setup` defines `build(strategy, weights=None)` (compiled inside the strategy's scope, with
+    the given weights) and the data; `data` and `fit` are the code of fit's positional arguments
+    and of its other keyword arguments.
+    """
+    # FIT is re-evaluated for each run: callbacks such as ProgressiveGrowing carry state
+    code = (_MIRRORED_PRELUDE + setup + f"\nDATA = {data}\nFIT = lambda: {fit}\n" + _MIRRORED_COMPARE)
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "SAME" in result.stdout
