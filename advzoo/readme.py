@@ -58,10 +58,29 @@ def preset_table() -> str:
     return "\n".join(rows)
 
 
-def results_tables() -> str:
+def write_result(path, result: dict) -> pathlib.Path:
+    """Write one benchmark's result file in the form `results_tables` reads.
+
+    `result` holds title, command, columns, rows and optionally note; the machine is added here.
+    """
+    import platform
+
+    missing = {"title", "command", "columns", "rows"} - set(result)
+    if missing:
+        raise ValueError(f"a benchmark result needs {sorted(missing)} too; got keys {sorted(result)}")
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result = {**result, "machine": f"{platform.machine()} CPU, 2 cores"}
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
+    return path
+
+
+def results_tables(results_dir=RESULTS_DIR) -> str:
     """One table per benchmark result file: its title, its command, its rows."""
     parts = []
-    for path in sorted(RESULTS_DIR.glob("*.json")) if RESULTS_DIR.is_dir() else []:
+    results_dir = pathlib.Path(results_dir)
+    for path in sorted(results_dir.glob("*.json")) if results_dir.is_dir() else []:
         result = json.loads(path.read_text())
         columns = result["columns"]
         lines = [f"**{result['title']}** (`{result['command']}`, {result['machine']})", "",

@@ -11,14 +11,13 @@ adds).
     python benchmarks/anogan_lesions.py --steps 200 --test 32 --no-write     # quick look
 """
 import argparse
-import json
 import pathlib
-import platform
 import time
 
 import keras
 
 import advzoo
+from advzoo.readme import write_result
 from advzoo.metrics import auc
 from advzoo.models.anogan import SOFT_TISSUE_WINDOW
 from advzoo.recipes import fit_on_default_data
@@ -65,7 +64,6 @@ def main():
                    f"--batch-size {args.batch_size} --test {args.test} "
                    f"--inversion-steps {args.inversion_steps} --restarts {args.restarts} "
                    f"--seed {args.seed}",
-        "machine": f"{platform.machine()} CPU, 2 cores",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"DCGAN (32 filters, latent 64, nsgan) trained {args.steps} steps of batch "
@@ -77,9 +75,7 @@ def main():
                 "35-60 HU below the liver.",
     }
     if not args.no_write:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULT}")
+        write_result(RESULT, result)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,13 @@ random initial weights (what the BiGAN training adds), and the raw pixels.
     python benchmarks/bigan_probe.py --steps 200 --no-write     # quick look
 """
 import argparse
-import json
 import pathlib
-import platform
 import time
 
 import keras
 
 import advzoo
+from advzoo.readme import write_result
 from advzoo.models.bigan import linear_probe_accuracy
 from advzoo.recipes import fit_on_default_data
 
@@ -62,7 +61,6 @@ def main():
         "title": "BiGAN: linear probe of nodule presence on encoder features (nodules, 32x32)",
         "command": f"python benchmarks/bigan_probe.py --steps {args.steps} "
                    f"--batch-size {args.batch_size} --test {args.test} --seed {args.seed}",
-        "machine": f"{platform.machine()} CPU, 2 cores",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"BiGAN trained without labels on the 512 training patches (half with a nodule), "
@@ -73,9 +71,7 @@ def main():
                 f"{report['reconstruction_l1']:.3f} (pixel range [-1, 1]).",
     }
     if not args.no_write:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULT}")
+        write_result(RESULT, result)
 
 
 if __name__ == "__main__":

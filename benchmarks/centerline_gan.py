@@ -12,15 +12,14 @@ architecture before training.
     python benchmarks/centerline_gan.py --steps 100 --seeds 1 --no-write   # quick look
 """
 import argparse
-import json
 import pathlib
-import platform
 import time
 
 import keras
 import numpy as np
 
 import advzoo
+from advzoo.readme import write_result
 from advzoo.recipes import fit_on_default_data
 
 RESULT = pathlib.Path(__file__).parent / "results" / "centerline_gan.json"
@@ -67,7 +66,6 @@ def main():
         "title": "centerline_gan: linear probe of vessel side and length from the latent code",
         "command": f"python benchmarks/centerline_gan.py --steps {args.steps} "
                    f"--batch-size {args.batch_size} --seeds {args.seeds}",
-        "machine": f"{platform.machine()} CPU, 2 cores",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"Recipe of preset {PRESET} ({np.mean([r['seconds'] for r in runs]):.0f} s of "
@@ -79,9 +77,7 @@ def main():
                 "the label is linearly readable from z.",
     }
     if not args.no_write:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULT}")
+        write_result(RESULT, result)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,14 @@ figures are what ignoring the request scores (chance: 0.1 and correlation 0).
     python benchmarks/cgan_conditioning.py --steps 300 --no-write     # quick look
 """
 import argparse
-import json
 import pathlib
-import platform
 import time
 
 import keras
 import numpy as np
 
 import advzoo
+from advzoo.readme import write_result
 from advzoo.metrics import DigitClassifier
 from advzoo.models.cgan import DIGIT_ATTRIBUTES, digit_attributes
 from advzoo.recipes import fit_on_default_data
@@ -84,7 +83,6 @@ def main():
         "title": "cgan: samples of the asked class / with the asked attribute vector (digits, 16x16)",
         "command": f"python benchmarks/cgan_conditioning.py --steps {args.steps} "
                    f"--batch-size {args.batch_size} --samples {n} --seed {args.seed}",
-        "machine": f"{platform.machine()} CPU, 2 cores",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"{args.steps} steps of batch {args.batch_size} for each model, same DCGAN widths "
@@ -95,9 +93,7 @@ def main():
                 f"drawn for them.",
     }
     if not args.no_write:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULT}")
+        write_result(RESULT, result)
 
 
 if __name__ == "__main__":

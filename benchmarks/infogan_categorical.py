@@ -10,14 +10,13 @@ the same way).
     python benchmarks/infogan_categorical.py --steps 300 --no-write     # quick look
 """
 import argparse
-import json
 import pathlib
-import platform
 import time
 
 import keras
 
 import advzoo
+from advzoo.readme import write_result
 from advzoo.recipes import fit_on_default_data
 
 RESULT = pathlib.Path(__file__).parent / "results" / "infogan_categorical.json"
@@ -58,7 +57,6 @@ def main():
         "title": "InfoGAN: the 10-way categorical code recovers the digit class (no labels)",
         "command": f"python benchmarks/infogan_categorical.py --steps {args.steps} "
                    f"--batch-size {args.batch_size} --seed {args.seed}",
-        "machine": f"{platform.machine()} CPU, 2 cores",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"{args.steps} steps of batch {args.batch_size}; noise 16 + one 10-way categorical "
@@ -68,9 +66,7 @@ def main():
                 "by the real-digit classifier, and Q's code on the 270 real test digits.",
     }
     if not args.no_write:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULT}")
+        write_result(RESULT, result)
 
 
 if __name__ == "__main__":

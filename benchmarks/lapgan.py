@@ -11,15 +11,14 @@ distance (train vs. test slices) gives the floor.
     python benchmarks/lapgan.py --steps 50 --seeds 1 --no-write   # quick look
 """
 import argparse
-import json
 import pathlib
-import platform
 import time
 
 import keras
 import numpy as np
 
 import advzoo
+from advzoo.readme import write_result
 from advzoo.metrics import frechet_distance, phantom_features
 from advzoo.recipes import fit_on_default_data
 
@@ -69,7 +68,6 @@ def main():
         "title": "lapgan: pyramid samples at 4x the coarsest size vs. the up-sampled coarsest level",
         "command": f"python benchmarks/lapgan.py --steps {args.steps} --batch-size "
                    f"{args.batch_size} --seeds {args.seeds}",
-        "machine": f"{platform.machine()} CPU, 2 cores",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"Recipe of preset {PRESET} ({np.mean([r['seconds'] for r in runs]):.0f} s of "
@@ -77,9 +75,7 @@ def main():
                 "feature network's space (lower is closer to real).",
     }
     if not args.no_write:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULT}")
+        write_result(RESULT, result)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,14 @@ GANs): a generated point belongs to a mode within 3 standard deviations of its c
     python benchmarks/minibatch_discrimination.py --budgets 1e-3:300 --seeds 1 --no-write  # quick
 """
 import argparse
-import json
 import pathlib
-import platform
 import time
 
 import keras
 import numpy as np
 
 import advzoo
+from advzoo.readme import write_result
 
 RESULT = pathlib.Path(__file__).parent / "results" / "minibatch_discrimination.json"
 
@@ -65,7 +64,6 @@ def main():
         "title": "Minibatch discrimination on the 8-Gaussians ring (gan, MLP 128x128, nsgan)",
         "command": f"python benchmarks/minibatch_discrimination.py --budgets {args.budgets} "
                    f"--batch-size {args.batch_size} --seeds {args.seeds}",
-        "machine": f"{platform.machine()} CPU, 2 cores",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"Batch {args.batch_size}, Adam(lr, 0.5) for both players, 2,500 samples per run; "
@@ -73,9 +71,7 @@ def main():
                 "when at least one point is high-quality for it.",
     }
     if not args.no_write:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULT}")
+        write_result(RESULT, result)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,14 @@ ceiling, since real masks are exact).
     python benchmarks/progan.py --steps 50 --seeds 1 --no-write   # quick look
 """
 import argparse
-import json
 import pathlib
-import platform
 import time
 
 import keras
 import numpy as np
 
 import advzoo
+from advzoo.readme import write_result
 from advzoo.recipes import fit_on_default_data
 
 RESULT = pathlib.Path(__file__).parent / "results" / "progan.json"
@@ -65,7 +64,6 @@ def main():
         "title": "progan: the jointly generated bone mask lines up with the generated CT image",
         "command": f"python benchmarks/progan.py --steps {args.steps} --batch-size "
                    f"{args.batch_size} --seeds {args.seeds}",
-        "machine": f"{platform.machine()} CPU, 2 cores",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"Recipe of preset {PRESET}: grown 8 -> 32 in one fit "
@@ -73,9 +71,7 @@ def main():
                 "samples per run; Dice pooled over all pixels of all samples.",
     }
     if not args.no_write:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULT}")
+        write_result(RESULT, result)
 
 
 if __name__ == "__main__":

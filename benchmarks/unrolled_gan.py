@@ -9,15 +9,14 @@ to a mode within 3 standard deviations of its centre; `advzoo.data.modes_covered
     python benchmarks/unrolled_gan.py --steps 500 --seeds 1 --no-write   # quick look
 """
 import argparse
-import json
 import pathlib
-import platform
 import time
 
 import keras
 import numpy as np
 
 import advzoo
+from advzoo.readme import write_result
 
 RESULT = pathlib.Path(__file__).parent / "results" / "unrolled_gan.json"
 
@@ -75,7 +74,6 @@ def main():
                    f"{args.batch_size} --g-lr {args.g_lr} --d-lr {args.d_lr} --unrolling-steps "
                    f"{args.unrolling_steps} --unrolling-optimizer {args.unrolling_optimizer} "
                    f"--unrolling-lr {lr_unroll} --seeds {args.seeds}",
-        "machine": f"{platform.machine()} CPU, 2 cores",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"{args.steps} steps of batch {args.batch_size}; Adam(beta_1=0.5) with G lr "
@@ -83,9 +81,7 @@ def main():
                 "2,500 samples per run; a point is high-quality within 3 std of a mode centre.",
     }
     if not args.no_write:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULT}")
+        write_result(RESULT, result)
 
 
 if __name__ == "__main__":

@@ -138,3 +138,19 @@ def test_readme_table_is_current():
 
     readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     assert render_tables() in readme, "README tables are stale: run `python scripts/update_readme.py`"
+
+
+def test_benchmark_result_written_and_rendered_as_a_readme_table(tmp_path, capsys):
+    from advzoo.readme import results_tables, write_result
+
+    rows = [{"variant": "baseline", "score": 0.5}, {"variant": "ours", "score": 0.75}]
+    write_result(tmp_path / "demo.json", {"title": "Demo", "command": "python benchmarks/demo.py",
+                                          "columns": ["variant", "score"], "rows": rows,
+                                          "note": "two rows"})
+    assert "wrote" in capsys.readouterr().out
+    table = results_tables(tmp_path)
+    assert "**Demo** (`python benchmarks/demo.py`, " in table and "CPU, 2 cores)" in table
+    assert "| ours | 0.75 |" in table and "two rows" in table
+    with pytest.raises(ValueError, match=r"needs \['columns'\]"):
+        write_result(tmp_path / "bad.json", {"title": "x", "command": "y", "rows": []})
+    assert not (tmp_path / "bad.json").exists()
