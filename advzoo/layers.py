@@ -237,3 +237,101 @@ class FadeIn(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "stage": self.stage}
+
+
+# --- Image translation (Johnson et al. 2016; Shrivastava et al. 2017; Zhu et al. 2017) -----------
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class ReflectionPadding(keras.layers.Layer):
+    """Mirror padding of every spatial axis by `padding` voxels (2D or 3D, channels last).
+
+    Johnson et al.'s and CycleGAN's generators pad by reflection instead of zeros, which avoids
+    dark borders in translated images. Keras has no such layer.
+    """
+
+    def __init__(self, padding: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        if int(padding) < 0:
+            raise ValueError(f"ReflectionPadding needs padding >= 0, got {padding}")
+        self.padding = int(padding)
+
+    def call(self, x):
+        import tensorflow as tf
+
+        p = self.padding
+        pads = [[0, 0]] + [[p, p]] * (len(x.shape) - 2) + [[0, 0]]
+        return tf.pad(x, pads, mode="REFLECT")
+
+    def compute_output_shape(self, input_shape):
+        p = 2 * self.padding
+        return (input_shape[0], *[None if s is None else s + p for s in input_shape[1:-1]],
+                input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class ImagePool(keras.layers.Layer):
+    """History buffer of generated images (Shrivastava et al. 2017, Sec. 2.3; Zhu et al. 2017,
+    Sec. 4): the discriminator sees a mix of the newest fakes and fakes of earlier steps, which
+    keeps it from forgetting what the generator did before and damps oscillation.
+
+    `pool(images)` returns a batch of the same shape. While the pool is not full, each image is
+    stored and returned as is; once full, each image is, with probability 1/2, returned as is, or
+    swapped with a random stored image, which is returned instead (Zhu et al.'s rule, applied to
+    the whole batch at once). `pool_size=0` returns the images unchanged. Under `tf.distribute` the
+    buffer keeps the first replica's images; it is saved with the model.
+    """
+
+    def __init__(self, pool_size: int = 50, image_shape=None, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(pool_size, int) or pool_size < 0:
+            raise ValueError(f"ImagePool pool_size must be an int >= 0, got {pool_size!r}")
+        self.pool_size = pool_size
+        self.image_shape = tuple(image_shape) if image_shape is not None else None
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        if self.image_shape is not None:
+            self.build((None, *self.image_shape))
+
+    def build(self, input_shape):
+        if self.built:
+            return
+        self.image_shape = tuple(input_shape[1:])
+        # One spare row receives the writes of images that are not stored, so every step writes
+        # a fixed number of rows (no data-dependent shapes: XLA compiles it).
+        self.images = self.add_weight(shape=(self.pool_size + 1, *self.image_shape),
+                                      initializer="zeros", trainable=False, name="images",
+                                      aggregation="only_first_replica")
+        self.count = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False,
+                                     name="count", aggregation="only_first_replica")
+        self.built = True
+
+    def call(self, images):
+        if self.pool_size == 0:
+            return images
+        import tensorflow as tf
+
+        batch = tf.shape(images)[0]
+        stored = tf.cast(self.images.value, images.dtype)
+        slot = self.count.value + tf.range(batch)
+        filling = slot < self.pool_size
+        swap = tf.logical_and(~filling, keras.random.uniform((batch,), seed=self.seed_generator) < 0.5)
+        picked = tf.cast(keras.random.uniform((batch,), seed=self.seed_generator)
+                         * self.pool_size, tf.int32)
+        picked = tf.minimum(picked, self.pool_size - 1)
+        out = tf.where(tf.reshape(swap, [-1] + [1] * len(self.image_shape)),
+                       tf.gather(stored, picked), images)
+        rows = tf.where(filling, slot, tf.where(swap, picked, self.pool_size))
+        self.images.assign(tf.tensor_scatter_nd_update(
+            self.images.value, rows[:, None], tf.cast(images, self.images.dtype)))
+        self.count.assign(tf.minimum(self.count.value + batch, self.pool_size))
+        return tf.stop_gradient(out)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size,
+                "image_shape": self.image_shape, "seed": self.seed}

@@ -17,6 +17,7 @@ from advzoo.data.phantoms import (CT_HU_RANGES, CT_LABELS, ct_slices, ct_slices_
                                   lowdose_ct_arrays, mr_slices, mr_slices_arrays, multi_contrast_sr,
                                   multi_contrast_sr_arrays, nodules, nodules_arrays, undersampled_mr,
                                   undersampled_mr_arrays)
+from advzoo.data.pairs import TASKS as TRANSLATION_TASKS, translation_pairs, translation_pairs_arrays
 from advzoo.data.readers import (dicom_dataset, image_folder_dataset, medmnist_arrays,
                                  medmnist_dataset, nifti_dataset, read_dicom, read_dicom_series,
                                  read_image, read_nifti)
@@ -32,6 +33,7 @@ __all__ = ["digits", "digits_arrays", "ring", "ring_arrays", "ring_centres", "mo
            "domain_shift", "domain_shift_arrays", "retina", "retina_arrays", "centerlines",
            "centerlines_arrays", "stain_shift", "stain_shift_arrays", "sketch_xray",
            "sketch_xray_arrays", "CT_LABELS", "CT_HU_RANGES", "STAINS", "clear_cache",
+           "translation_pairs", "translation_pairs_arrays", "TRANSLATION_TASKS",
            # scaling
            "CT_WINDOW", "MR_RANGE", "to_unit", "from_unit", "hu_to_unit", "unit_to_hu", "mr_to_unit",
            "unit_to_mr", "centerlines_to_unit", "unit_to_centerlines",

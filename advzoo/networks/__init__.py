@@ -26,3 +26,9 @@ from advzoo.networks.pyramid import residual_discriminator, residual_generator  
 
 __all__ += ["progressive_generator", "progressive_discriminator", "progressive_stages",
             "residual_generator", "residual_discriminator"]
+
+from advzoo.networks.translation import (GENERATORS, build_generator, patchgan,  # noqa: E402
+                                         patchgan_receptive_field, resnet_generator, unet)
+
+__all__ += ["unet", "resnet_generator", "patchgan", "patchgan_receptive_field", "build_generator",
+            "GENERATORS"]
