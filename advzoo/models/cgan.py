@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from advzoo import data as zoo_data
-from advzoo import latent, losses, networks
+from advzoo import latent, networks
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.training import AdversarialModel, GenerativeMixin
 from advzoo.zoo import register_family
@@ -266,16 +266,8 @@ class ConditionalGAN(GenerativeMixin, AdversarialModel):
     def discriminator_losses(self, real, y, training: bool):
         """Mirza Eq. 2 for D: real (x, y) against (G(z, y), y), + lambda * GP in x for wgan_gp."""
         fake = self.generator([self.sample_latent(tf.shape(real)[0]), y], training=training)
-        real_logits = self.discriminator([real, y], training=training)
-        fake_logits = self.discriminator([fake, y], training=training)
-        loss = self.objective.discriminator_loss(real_logits, fake_logits)
-        logs = {"d_real": tf.reduce_mean(real_logits), "d_fake": tf.reduce_mean(fake_logits)}
-        if self.objective.gradient_penalty:
-            logs["gradient_penalty"] = losses.gradient_penalty(
-                lambda x: self.discriminator([x, y], training=training), real, fake,
-                seed=self.seed_generator)
-            loss += self.objective.gradient_penalty * logs["gradient_penalty"]
-        return loss, {"d_loss": loss, **logs}
+        return self.critic_loss(lambda x: self.discriminator([x, y], training=training), real,
+                                fake)
 
     def generator_losses(self, y, training: bool):
         fake = self.generator([self.sample_latent(tf.shape(y)[0]), y], training=training)

@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from advzoo import data as zoo_data
-from advzoo import losses, networks
+from advzoo import networks
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.training import AdversarialModel, GenerativeMixin
 from advzoo.zoo import register_family
@@ -133,16 +133,7 @@ class GAN(GenerativeMixin, AdversarialModel):
     def discriminator_losses(self, real, training: bool):
         """D's loss on a real batch and a fresh fake batch (+ lambda * GP for wgan_gp)."""
         fake = self.generator(self.sample_latent(tf.shape(real)[0]), training=training)
-        real_logits = self.discriminator(real, training=training)
-        fake_logits = self.discriminator(fake, training=training)
-        loss = self.objective.discriminator_loss(real_logits, fake_logits)
-        logs = {"d_real": tf.reduce_mean(real_logits), "d_fake": tf.reduce_mean(fake_logits)}
-        if self.objective.gradient_penalty:
-            logs["gradient_penalty"] = losses.gradient_penalty(
-                lambda x: self.discriminator(x, training=training), real, fake,
-                seed=self.seed_generator)
-            loss += self.objective.gradient_penalty * logs["gradient_penalty"]
-        return loss, {"d_loss": loss, **logs}
+        return self.critic_loss(lambda x: self.discriminator(x, training=training), real, fake)
 
     def generator_losses(self, batch_size, training: bool):
         """G's loss on a fresh fake batch."""

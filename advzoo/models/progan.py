@@ -28,7 +28,6 @@ import numpy as np
 import tensorflow as tf
 
 from advzoo import data as zoo_data
-from advzoo import losses
 from advzoo.errors import AdvzooError
 from advzoo.layers import FadeIn
 from advzoo.networks.progressive import (progressive_discriminator, progressive_generator,
@@ -212,19 +211,8 @@ class ProGAN(GenerativeMixin, AdversarialModel):
     def discriminator_losses(self, real, training: bool):
         """WGAN-GP critic loss + drift * E[D(x)^2] on real images at the current resolution."""
         fake = self.generator(self.sample_latent(tf.shape(real)[0]), training=training)
-        real_logits = self.discriminator(real, training=training)
-        fake_logits = self.discriminator(fake, training=training)
-        loss = self.objective.discriminator_loss(real_logits, fake_logits)
-        drift = tf.reduce_mean(tf.square(tf.cast(real_logits, tf.float32)))
-        loss += self.drift * drift
-        logs = {"d_real": tf.reduce_mean(real_logits), "d_fake": tf.reduce_mean(fake_logits),
-                "drift": drift}
-        if self.objective.gradient_penalty:
-            logs["gradient_penalty"] = losses.gradient_penalty(
-                lambda x: self.discriminator(x, training=training), real, fake,
-                seed=self.seed_generator)
-            loss += self.objective.gradient_penalty * logs["gradient_penalty"]
-        return loss, {"d_loss": loss, **logs}
+        return self.critic_loss(lambda x: self.discriminator(x, training=training), real, fake,
+                                drift=self.drift)
 
     def generator_losses(self, batch_size, training: bool):
         fake = self.generator(self.sample_latent(batch_size), training=training)

@@ -22,7 +22,7 @@ import keras
 import tensorflow as tf
 
 from advzoo.errors import AdvzooError, unknown_name
-from advzoo.losses import Objective, clip_weights, get_objective
+from advzoo.losses import Objective, clip_weights, get_objective, gradient_penalty
 
 
 def _unwrap(optimizer):
@@ -169,6 +169,30 @@ class AdversarialModel(keras.Model):
                 clip_weights(network, self.objective.clip_value)
         del tape
         return logs
+
+    # -- the critic's loss, shared by every family with a real/fake discriminator ---------------
+
+    def critic_loss(self, critic: Callable[[tf.Tensor], tf.Tensor], real, fake,
+                    drift: float = 0.0) -> tuple[tf.Tensor, dict]:
+        """The objective's discriminator loss of `critic` on a real and a fake batch (Table 1),
+        plus lambda * the gradient penalty on interpolates for wgan_gp (Gulrajani et al. Eq. 4),
+        plus `drift` * E[D(x)^2] on the real batch (Karras et al. 2018, App. A.1).
+
+        `critic` maps a batch to logits; close over any condition (e.g. `lambda x: D([x, y])`),
+        so the penalty is taken in the judged input only. Returns (total loss, logs) with d_loss
+        (the total), d_real, d_fake and, when used, gradient_penalty and drift.
+        """
+        real_logits, fake_logits = critic(real), critic(fake)
+        loss = self.objective.discriminator_loss(real_logits, fake_logits)
+        logs = {"d_real": tf.reduce_mean(real_logits), "d_fake": tf.reduce_mean(fake_logits)}
+        if drift:
+            logs["drift"] = tf.reduce_mean(tf.square(tf.cast(real_logits, tf.float32)))
+            loss += drift * logs["drift"]
+        if self.objective.gradient_penalty:
+            logs["gradient_penalty"] = gradient_penalty(critic, real, fake,
+                                                        seed=self.seed_generator)
+            loss += self.objective.gradient_penalty * logs["gradient_penalty"]
+        return loss, {"d_loss": loss, **logs}
 
     # -- the alternating step of most families -------------------------------------------------
 
