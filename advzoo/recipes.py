@@ -30,18 +30,33 @@ def fit_on_default_data(model, steps: int, batch_size: int, epochs: int = 1, see
                      shuffle=False)  # the datasets shuffle themselves, seeded
 
 
+def train_recipe(name: str, seed: int | None = None, steps: int | None = None,
+                 batch_size: int | None = None, verbose="auto", **config_overrides):
+    """Build preset `name`'s model from scratch (its config, `config_overrides`, `seed`) and fit it
+    with the preset's recipe (data options, steps, batch size). Benchmarks call this once per seed
+    or per variant (e.g. a baseline with the adversarial weight set to 0), so every variant
+    trains exactly like the shipped preset.
+
+    Returns (model, history, seconds of training).
+    """
+    preset = zoo.get_preset(name)
+    seed = preset.seed if seed is None else int(seed)
+    keras.utils.set_random_seed(seed)
+    model = zoo.build(preset.family, **{**preset.config, **config_overrides, "seed": seed})
+    start = time.perf_counter()
+    history = fit_on_default_data(model, steps or preset.train_steps,
+                                  batch_size or preset.batch_size, seed=seed, verbose=verbose,
+                                  dataset_options=preset.dataset)
+    return model, history, time.perf_counter() - start
+
+
 def train_preset(name: str, out_dir=None, steps: int | None = None, verbose="auto",
                  overwrite: bool = True) -> pathlib.Path:
     """Train preset `name` from scratch and write its folder (default: zoo_weights/NAME)."""
     preset = zoo.get_preset(name)
     out = pathlib.Path(out_dir) if out_dir else weights.zoo_weights_dir() / name
-    keras.utils.set_random_seed(preset.seed)
-    model = zoo.build(preset.family, **preset.config)
     steps = steps or preset.train_steps
-    start = time.perf_counter()
-    history = fit_on_default_data(model, steps, preset.batch_size, seed=preset.seed,
-                                  verbose=verbose, dataset_options=preset.dataset)
-    seconds = time.perf_counter() - start
+    model, history, seconds = train_recipe(name, steps=steps, verbose=verbose)
     metadata = {
         "preset": name,
         "summary": preset.summary,

@@ -13,14 +13,12 @@ ceiling, since real masks are exact).
 """
 import argparse
 import pathlib
-import time
 
-import keras
 import numpy as np
 
 import advzoo
 from advzoo.readme import write_result
-from advzoo.recipes import fit_on_default_data
+from advzoo.recipes import train_recipe
 
 RESULT = pathlib.Path(__file__).parent / "results" / "progan.json"
 PRESET = "progan_ct_bone_32"
@@ -37,11 +35,9 @@ def main():
     args = parser.parse_args()
     runs = []
     for seed in range(args.seeds):
-        keras.utils.set_random_seed(seed)
-        model = advzoo.build("progan", **{**preset.config, "seed": seed})
-        start = time.perf_counter()
-        fit_on_default_data(model, args.steps, args.batch_size, seed=seed, verbose=0)
-        runs.append({**model.sample_report(seed=seed), "seconds": time.perf_counter() - start})
+        model, _, seconds = train_recipe(PRESET, seed=seed, steps=args.steps,
+                                         batch_size=args.batch_size, verbose=0)
+        runs.append({**model.sample_report(seed=seed), "seconds": seconds})
         print(runs[-1], flush=True)
 
     def per_seed(key):

@@ -1,6 +1,6 @@
 """DCGAN-style networks with a second input: conditional G(z, y), D(x, y) (Mirza & Osindero 2014;
-Zhang et al. 2017 condition on a text embedding, i.e. any continuous vector), and the shared
-strided-convolution trunk that the other multi-input discriminators build on.
+Zhang et al. 2017 condition on a text embedding, i.e. any continuous vector), built on the DCGAN
+trunk and up-sampling body of `networks.dcgan`.
 
 y is a float vector: a one-hot class id or an arbitrary continuous condition. G reads [z, y]
 concatenated (Mirza Sec. 4.1 joins them in the first hidden layer); D reads y twice: as a learned
@@ -12,8 +12,8 @@ from __future__ import annotations
 import keras
 
 from advzoo.errors import AdvzooError
-from advzoo.networks.common import apply_norm, logits_head, output_activation, validate_norm, weight_layer
-from advzoo.networks.dcgan import dcgan_doublings
+from advzoo.networks.common import logits_head, validate_norm
+from advzoo.networks.dcgan import conv_trunk, dcgan_doublings, upsampling_body
 
 
 def discriminator_norm_for(norm: str, gradient_penalty: bool) -> str:
@@ -27,36 +27,6 @@ def discriminator_norm_for(norm: str, gradient_penalty: bool) -> str:
             "wgan_gp penalises each sample's gradient, which batch norm couples across the batch "
             "(Gulrajani et al. Sec. 4); use discriminator_norm 'layer', 'instance' or 'none'.")
     return norm
-
-
-def conv_trunk(x, filters: int, norm: str, doublings: int, prefix: str = "down"):
-    """`doublings` strided 4x4 convolutions (width filters * 2^i), LeakyReLU(0.2), no norm on the
-    first (Radford et al. Sec. 3); returns the last feature map."""
-    for i in range(doublings):
-        conv = keras.layers.Conv2D(filters * 2 ** i, 4, strides=2, padding="same",
-                                   use_bias=norm in ("none", "spectral") or i == 0,
-                                   name=f"{prefix}_{i}")
-        x = weight_layer(conv, norm)(x)
-        if i > 0:
-            x = apply_norm(x, norm, name=f"norm_{prefix}_{i}")
-        x = keras.layers.LeakyReLU(0.2)(x)
-    return x
-
-
-def upsampling_body(h, image_shape, filters: int, norm: str, activation_out: str):
-    """Dense projection of the code h to 4x4, transposed convolutions up to `image_shape`."""
-    k = dcgan_doublings(image_shape)
-    width = filters * 2 ** (k - 1)
-    x = keras.layers.Dense(4 * 4 * width, use_bias=False, name="project")(h)
-    x = keras.layers.Reshape((4, 4, width))(x)
-    x = keras.layers.ReLU()(apply_norm(x, norm, name="norm_project"))
-    for i in range(k - 1):
-        width //= 2
-        x = keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False,
-                                         name=f"up_{i}")(x)
-        x = keras.layers.ReLU()(apply_norm(x, norm, name=f"norm_up_{i}"))
-    x = keras.layers.Conv2DTranspose(image_shape[-1], 4, strides=2, padding="same", name="to_image")(x)
-    return output_activation(x, activation_out)
 
 
 def conditional_generator(latent_dim: int, condition_dim: int, image_shape, filters: int = 64,

@@ -26,14 +26,25 @@ def dcgan_doublings(image_shape: tuple[int, ...]) -> int:
     return k
 
 
-def dcgan_generator(latent_dim: int, image_shape: tuple[int, int, int], filters: int = 64,
-                    norm: str = "batch", activation_out: str = "tanh",
-                    name: str = "generator") -> keras.Model:
-    """G(z): project to 4x4, then k transposed convolutions (kernel 4, stride 2) to the image."""
+def conv_trunk(x, filters: int, norm: str, doublings: int, prefix: str = "down"):
+    """`doublings` strided 4x4 convolutions (width filters * 2^i), LeakyReLU(0.2), no norm on the
+    first (Radford et al. Sec. 3); returns the last feature map."""
+    for i in range(doublings):
+        conv = keras.layers.Conv2D(filters * 2 ** i, 4, strides=2, padding="same",
+                                   use_bias=norm in ("none", "spectral") or i == 0,
+                                   name=f"{prefix}_{i}")
+        x = weight_layer(conv, norm)(x)
+        if i > 0:
+            x = apply_norm(x, norm, name=f"norm_{prefix}_{i}")
+        x = keras.layers.LeakyReLU(0.2)(x)
+    return x
+
+
+def upsampling_body(h, image_shape, filters: int, norm: str, activation_out: str):
+    """Dense projection of the code h to 4x4, transposed convolutions up to `image_shape`."""
     k = dcgan_doublings(image_shape)
-    z = keras.Input((latent_dim,), name="z")
     width = filters * 2 ** (k - 1)
-    x = keras.layers.Dense(4 * 4 * width, use_bias=False, name="project")(z)
+    x = keras.layers.Dense(4 * 4 * width, use_bias=False, name="project")(h)
     x = keras.layers.Reshape((4, 4, width))(x)
     x = keras.layers.ReLU()(apply_norm(x, norm, name="norm_project"))
     for i in range(k - 1):
@@ -42,20 +53,20 @@ def dcgan_generator(latent_dim: int, image_shape: tuple[int, int, int], filters:
                                          name=f"up_{i}")(x)
         x = keras.layers.ReLU()(apply_norm(x, norm, name=f"norm_up_{i}"))
     x = keras.layers.Conv2DTranspose(image_shape[-1], 4, strides=2, padding="same", name="to_image")(x)
-    return keras.Model(z, output_activation(x, activation_out), name=name)
+    return output_activation(x, activation_out)
+
+
+def dcgan_generator(latent_dim: int, image_shape: tuple[int, int, int], filters: int = 64,
+                    norm: str = "batch", activation_out: str = "tanh",
+                    name: str = "generator") -> keras.Model:
+    """G(z): project to 4x4, then k transposed convolutions (kernel 4, stride 2) to the image."""
+    z = keras.Input((latent_dim,), name="z")
+    return keras.Model(z, upsampling_body(z, image_shape, filters, norm, activation_out), name=name)
 
 
 def dcgan_discriminator(image_shape: tuple[int, int, int], filters: int = 64, norm: str = "batch",
                         minibatch_discrimination=None, name: str = "discriminator") -> keras.Model:
     """D(x): k strided convolutions (kernel 4, stride 2) down to 4x4, then the logit."""
-    k = dcgan_doublings(image_shape)
     x_in = keras.Input(image_shape, name="x")
-    x = x_in
-    for i in range(k):
-        conv = keras.layers.Conv2D(filters * 2 ** i, 4, strides=2, padding="same",
-                                   use_bias=norm in ("none", "spectral") or i == 0, name=f"down_{i}")
-        x = weight_layer(conv, norm)(x)
-        if i > 0:  # Radford: no normalisation on the discriminator's input layer
-            x = apply_norm(x, norm, name=f"norm_down_{i}")
-        x = keras.layers.LeakyReLU(0.2)(x)
+    x = conv_trunk(x_in, filters, norm, dcgan_doublings(image_shape))
     return keras.Model(x_in, logits_head(x, minibatch_discrimination), name=name)
