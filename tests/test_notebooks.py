@@ -8,10 +8,12 @@ import pytest
 COLAB = pathlib.Path(__file__).resolve().parents[1] / "colab"
 
 
-def test_generative_notebook(tmp_path):
+def run_notebook(name: str, folder: pathlib.Path, limit_seconds: float):
+    """Execute colab/NAME with ADVZOO_NOTEBOOK_FAST=1 in `folder`; return (notebook, the text
+    its cells printed). Checks the Colab install cell and the time taken."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    notebook = nbformat.read(COLAB / "generative.ipynb", as_version=4)
+    notebook = nbformat.read(COLAB / name, as_version=4)
     first = notebook.cells[1].source
     assert notebook.cells[1].cell_type == "code"
     # the first code cell installs advzoo from its repository, on Colab only
@@ -21,8 +23,8 @@ def test_generative_notebook(tmp_path):
     os.environ["ADVZOO_NOTEBOOK_FAST"] = "1"  # the kernel inherits this process's environment
     try:
         start = time.perf_counter()
-        client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=90,
-                                         resources={"metadata": {"path": str(tmp_path)}})
+        client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=int(limit_seconds),
+                                         resources={"metadata": {"path": str(folder)}})
         client.execute()
         seconds = time.perf_counter() - start
     finally:
@@ -30,11 +32,28 @@ def test_generative_notebook(tmp_path):
             os.environ.pop("ADVZOO_NOTEBOOK_FAST", None)
         else:
             os.environ["ADVZOO_NOTEBOOK_FAST"] = env_before
-    assert seconds < 90, f"the notebook took {seconds:.0f} s"
+    assert seconds < limit_seconds, f"{name} took {seconds:.0f} s"
     outputs = "\n".join(o.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
                         for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    return notebook, outputs
+
+
+def _images(notebook):
+    return [o for cell in notebook.cells for o in cell.get("outputs", [])
+            if "image/png" in o.get("data", {})]
+
+
+def test_generative_notebook(tmp_path):
+    notebook, outputs = run_notebook("generative.ipynb", tmp_path, 90)
     assert "SavedModel output (4, 16, 16, 1) float32" in outputs
     assert (tmp_path / "exported_generator" / "saved_model.pb").exists()
-    images = [o for cell in notebook.cells for o in cell.get("outputs", [])
-              if "image/png" in o.get("data", {})]
-    assert len(images) >= 5  # samples, interpolation, inversion, fine-tuned, cgan
+    assert len(_images(notebook)) >= 5  # samples, interpolation, inversion, fine-tuned, cgan
+
+
+def test_translation_notebook(tmp_path):
+    notebook, outputs = run_notebook("translation.ipynb", tmp_path, 150)
+    for printed in ("MAE", "denoised: PSNR", "after 2 steps on T2 pairs", "lesion_contrast_kept",
+                    "sensitivity_ratio", "SavedModel output (4, 32, 32, 1) float32"):
+        assert printed in outputs
+    assert (tmp_path / "exported_translator" / "saved_model.pb").exists()
+    assert len(_images(notebook)) >= 4  # MR->CT (2), low dose, cyclegan

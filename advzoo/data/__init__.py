@@ -40,3 +40,7 @@ __all__ = ["digits", "digits_arrays", "ring", "ring_arrays", "ring_centres", "mo
            # readers
            "read_nifti", "nifti_dataset", "read_dicom", "read_dicom_series", "dicom_dataset",
            "read_image", "image_folder_dataset", "medmnist_arrays", "medmnist_dataset"]
+
+from advzoo.data.lesion_pairs import lesion_pairs, lesion_pairs_arrays  # noqa: E402
+
+__all__ += ["lesion_pairs", "lesion_pairs_arrays"]

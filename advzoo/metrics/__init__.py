@@ -27,3 +27,8 @@ def __getattr__(name):
     if name in _LAZY:
         return getattr(_importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'advzoo.metrics' has no attribute {name!r}")
+
+# Hallucination (Cohen et al. 2018) and hidden-information (Chu et al. 2017) checks of translators.
+_LAZY.update({name: "advzoo.metrics.hallucination" for name in (
+    "hallucination_report", "hidden_information_report", "as_translator")})
+__all__ += ["hallucination_report", "hidden_information_report", "as_translator"]

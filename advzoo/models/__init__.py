@@ -34,3 +34,19 @@ __all__ += ["AnoGAN"]
 from advzoo.models.progan import ProGAN  # noqa: E402
 
 __all__ += ["ProGAN"]
+
+from advzoo.models.pix2pix import Pix2Pix  # noqa: E402
+
+__all__ += ["Pix2Pix"]
+
+from advzoo.models.srgan import SRGAN  # noqa: E402
+
+__all__ += ["SRGAN"]
+
+from advzoo.models.cyclegan import CycleGAN  # noqa: E402
+
+__all__ += ["CycleGAN"]
+
+from advzoo.models.simgan import SimGAN  # noqa: E402
+
+__all__ += ["SimGAN"]

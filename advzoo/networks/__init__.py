@@ -32,3 +32,7 @@ from advzoo.networks.translation import (GENERATORS, build_generator, patchgan, 
 
 __all__ += ["unet", "resnet_generator", "patchgan", "patchgan_receptive_field", "build_generator",
             "GENERATORS"]
+
+from advzoo.networks.superres import PixelShuffle, SpaceToDepth, srresnet  # noqa: E402
+
+__all__ += ["srresnet", "PixelShuffle", "SpaceToDepth"]
