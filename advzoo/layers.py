@@ -335,3 +335,41 @@ class ImagePool(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size,
                 "image_shape": self.image_shape, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class GradientReversal(keras.layers.Layer):
+    """Gradient reversal layer (Ganin & Lempitsky 2015, Sec. 3.2, Eq. 13-15).
+
+    The identity in the forward pass; in the backward pass the incoming gradient is multiplied by
+    -lambda. Placed between a feature extractor H and a domain classifier D, one descent step on
+    L_y + L_d then moves D down the domain loss and H *up* it (scaled by lambda), which is the
+    saddle point of Ganin Eq. 9 reached with ordinary back-propagation.
+
+    Call as `layer(features, weight)` with `weight` a scalar tensor (e.g. a variable that a
+    schedule callback updates), or `layer(features)` to use the constant `weight` given here.
+    """
+
+    def __init__(self, weight: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = float(weight)
+
+    def call(self, inputs, weight=None):
+        import tensorflow as tf
+
+        weight = tf.cast(self.weight if weight is None else weight, tf.float32)
+
+        @tf.custom_gradient
+        def reverse(x):
+            def grad(dy):
+                return -tf.cast(weight, dy.dtype) * dy
+
+            return tf.identity(x), grad
+
+        return reverse(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "weight": self.weight}

@@ -335,3 +335,65 @@ SIMGAN_LOWDOSE_CT = register_preset(Preset(
     batch_size=16,
     seed=0,
 ))
+
+ADVERSARIAL_SEGMENTATION_RETINA = register_preset(Preset(
+    name="adversarial_segmentation_retina",
+    family="adversarial_segmentation",
+    config={"image_shape": (32, 32, 3), "generator_filters": 8, "discriminator_filters": 8,
+            "n_layers": 3, "input_mode": "product", "objective": "lsgan",
+            "adversarial_weight": 0.05, "seed": 0},
+    summary="U-Net vessel segmentor trained with CE + a pair discriminator (Luc, product input, "
+            "least-squares loss) on retina phantoms, 32x32 RGB",
+    dataset={"image_shape": (32, 32, 3), "task": "vessels"},
+    data_description="retina phantoms (train split, 512 fundus-like images with vessel masks), "
+                     "32x32 RGB, [0, 1] -> [-1, 1]",
+    train_steps=1000,
+    batch_size=16,
+    seed=0,
+))
+
+SEGAN_RETINA = register_preset(Preset(
+    name="segan_retina",
+    family="segan",
+    config={"image_shape": (32, 32, 3), "generator_filters": 8, "critic_filters": 8,
+            "n_layers": 3, "seed": 0},
+    summary="SegAN (Xue): U-Net vessel segmentor trained only by the multi-scale L1 loss of a "
+            "clipped critic, retina phantoms, 32x32 RGB",
+    dataset={"image_shape": (32, 32, 3), "task": "vessels"},
+    data_description="retina phantoms (train split, 512 fundus-like images with vessel masks), "
+                     "32x32 RGB, [0, 1] -> [-1, 1]",
+    train_steps=1000,
+    batch_size=16,
+    seed=0,
+))
+
+DAN_RETINA_5PCT = register_preset(Preset(
+    name="dan_retina_5pct",
+    family="dan",
+    config={"image_shape": (32, 32, 3), "generator_filters": 8, "discriminator_filters": 8,
+            "n_layers": 3, "input_mode": "concat", "objective": "lsgan",
+            "adversarial_weight": 0.05, "seed": 0},
+    summary="DAN (Zhang): U-Net vessel segmentor from 5% labelled retina phantoms + the "
+            "unlabelled rest, 32x32 RGB",
+    dataset={"image_shape": (32, 32, 3), "task": "vessels", "labelled_fraction": 0.05},
+    data_description="retina phantoms (train split: 26 labelled images, 486 unlabelled), 32x32 "
+                     "RGB, [0, 1] -> [-1, 1]",
+    train_steps=1000,
+    batch_size=16,
+    seed=0,
+))
+
+DANN_DOMAIN_SHIFT = register_preset(Preset(
+    name="dann_domain_shift",
+    family="dann",
+    config={"image_shape": (32, 32, 1), "generator_filters": 8, "discriminator_filters": 8,
+            "lambda_domain": 0.3, "multi_connected": True, "domain_levels": 3, "seed": 0},
+    summary="DANN (Ganin; Kamnitsas multi-connected): U-Net liver segmentor trained on labelled "
+            "source-scanner CT phantoms, adapted to an unlabelled target scanner, 32x32",
+    dataset={"image_shape": (32, 32, 1), "organ": "liver"},
+    data_description="domain_shift phantoms (train split: 512 labelled source-scanner slices, "
+                     "512 unlabelled target-scanner slices), 32x32, [0, 1] -> [-1, 1]",
+    train_steps=1500,
+    batch_size=16,
+    seed=0,
+))

@@ -50,3 +50,13 @@ __all__ += ["CycleGAN"]
 from advzoo.models.simgan import SimGAN  # noqa: E402
 
 __all__ += ["SimGAN"]
+
+from advzoo.models.adversarial_segmentation import AdversarialSegmentation  # noqa: E402
+from advzoo.models.segan import SegAN  # noqa: E402
+from advzoo.models.dan import DAN  # noqa: E402
+
+__all__ += ["AdversarialSegmentation", "SegAN", "DAN"]
+
+from advzoo.models.dann import DANN  # noqa: E402
+
+__all__ += ["DANN"]

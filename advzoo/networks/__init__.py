@@ -36,3 +36,7 @@ __all__ += ["unet", "resnet_generator", "patchgan", "patchgan_receptive_field", 
 from advzoo.networks.superres import PixelShuffle, SpaceToDepth, srresnet  # noqa: E402
 
 __all__ += ["srresnet", "PixelShuffle", "SpaceToDepth"]
+
+from advzoo.networks.segmentation import multiscale_critic  # noqa: E402
+
+__all__ += ["multiscale_critic"]
