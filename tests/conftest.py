@@ -79,3 +79,37 @@ def assert_mirrored_matches_single(setup: str, data: str = "(x,)", fit: str = "d
     result = run_python(code)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "SAME" in result.stdout
+
+
+def assert_save_load_export(model, folder, predict, *inputs, iterations: dict | None = None):
+    """The checks every family's deployed network must pass, in one place:
+
+    - `model.save` / `keras.saving.load_model` gives the same class, config and `predict`
+      outputs (and, with `iterations={player: n}`, each player's optimizer step count);
+    - `model.export` writes a SavedModel whose `serve` endpoint takes float32 `inputs` and
+      returns float32 outputs equal to `predict(model, *inputs)`.
+
+    Returns the loaded model for family-specific checks (pools, codes, ...).
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    model.save(folder / "m.keras")
+    loaded = keras.saving.load_model(folder / "m.keras")
+    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
+    expected = predict(model, *inputs)
+    np.testing.assert_array_equal(predict(loaded, *inputs), expected)
+    for player, steps in (iterations or {}).items():
+        assert int(getattr(loaded, f"{player}_optimizer").iterations) == steps
+    saved = tf.saved_model.load(str(model.export(folder / "export")))
+    spec = saved.signatures["serving_default"].structured_input_signature[1]
+    assert [s.dtype for s in spec.values()] == [tf.float32] * len(inputs)
+    out = saved.serve(*[tf.constant(x) for x in inputs])
+    assert out.dtype == tf.float32
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
+    return loaded
+
+
+def segment_probabilities(model, images):
+    """The class probabilities a segmentation family's exported network returns."""
+    return model.segment(images, probabilities=True)

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 import advzoo
 from advzoo.models.segmentation import segmentation_arrays
-from conftest import assert_mirrored_matches_single
+from conftest import (assert_mirrored_matches_single, assert_save_load_export,
+                      segment_probabilities)
 
 KEYS = {"d_loss", "s_loss", "ce", "adversarial", "d_real", "d_fake", "dice"}
 
@@ -117,19 +118,8 @@ def test_save_load_and_float32_export(tmp_path, vessels16):
     images, masks = vessels16
     model = tiny()
     model.fit(images, masks, batch_size=8, epochs=1, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
-    np.testing.assert_array_equal(loaded.segment(images, probabilities=True),
-                                  model.segment(images, probabilities=True))
-    assert int(loaded.segmentor_optimizer.iterations) == 2
-    saved = tf.saved_model.load(str(model.export(tmp_path / "export")))
-    spec = saved.signatures["serving_default"].structured_input_signature[1]
-    assert [s.dtype for s in spec.values()] == [tf.float32]
-    out = saved.serve(tf.constant(images[:3]))
-    assert out.dtype == tf.float32
-    np.testing.assert_allclose(out.numpy(), model.segment(images[:3], probabilities=True),
-                               atol=1e-5)
+    assert_save_load_export(model, tmp_path, segment_probabilities, images[:4],
+                            iterations={"segmentor": 2})
 
 
 def test_mixed_precision_step(vessels16):

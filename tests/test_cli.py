@@ -12,10 +12,15 @@ def advzoo(*args, cwd=None, timeout=300):
                           timeout=timeout, cwd=cwd)
 
 
-def test_help_of_every_command():
-    for command in ([], ["list"], ["demo"], ["train"], ["sample"], ["export"]):
-        result = advzoo(*command, "--help")
-        assert result.returncode == 0 and "usage: advzoo" in result.stdout, command
+def test_help_of_every_command(capsys):
+    result = advzoo("--help")  # the installed entry point, once
+    assert result.returncode == 0 and "usage: advzoo" in result.stdout
+    from advzoo.cli import main
+
+    for command in (["list"], ["demo"], ["train"], ["sample"], ["export"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--help"])
+        assert exit_info.value.code == 0 and "usage: advzoo" in capsys.readouterr().out, command
 
 
 def test_list_json():

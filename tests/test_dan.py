@@ -9,7 +9,8 @@ import tensorflow as tf
 import advzoo
 from advzoo.models.dan import dan_dataset, labelled_count
 from advzoo.models.segmentation import segmentation_arrays
-from conftest import assert_mirrored_matches_single
+from conftest import (assert_mirrored_matches_single, assert_save_load_export,
+                      segment_probabilities)
 
 KEYS = {"d_loss", "s_loss", "ce", "adversarial", "d_labelled", "d_unlabelled", "dice"}
 
@@ -90,17 +91,8 @@ def test_supervised_only_baseline_uses_pairs_and_no_discriminator(triples16):
 def test_save_load_and_float32_export(tmp_path, triples16):
     model = tiny(input_mode="product", discriminator="patch")
     model.fit(triples16, epochs=1, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
     images = next(iter(triples16))[0].numpy()
-    np.testing.assert_array_equal(loaded.segment(images, probabilities=True),
-                                  model.segment(images, probabilities=True))
-    saved = tf.saved_model.load(str(model.export(tmp_path / "export")))
-    out = saved.serve(tf.constant(images[:3]))
-    assert out.dtype == tf.float32
-    np.testing.assert_allclose(out.numpy(), model.segment(images[:3], probabilities=True),
-                               atol=1e-5)
+    assert_save_load_export(model, tmp_path, segment_probabilities, images[:4])
 
 
 def test_mixed_precision_step(triples16):

@@ -12,7 +12,8 @@ import advzoo
 from advzoo.layers import GradientReversal
 from advzoo.models.dann import DANN, dann_dataset
 from advzoo.training.callbacks import DomainAdaptationSchedule
-from conftest import assert_mirrored_matches_single
+from conftest import (assert_mirrored_matches_single, assert_save_load_export,
+                      segment_probabilities)
 
 KEYS = {"loss", "ce", "domain_loss", "domain_accuracy", "domain_weight", "dice"}
 
@@ -152,17 +153,8 @@ def test_3d_multi_connected():
 def test_save_load_and_float32_export(tmp_path, triples16):
     model = tiny(lambda_domain=1.0)
     model.fit(triples16, epochs=1, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
     images = next(iter(triples16))[2].numpy()
-    np.testing.assert_array_equal(loaded.segment(images, probabilities=True),
-                                  model.segment(images, probabilities=True))
-    saved = tf.saved_model.load(str(model.export(tmp_path / "export")))
-    out = saved.serve(tf.constant(images[:3]))
-    assert out.dtype == tf.float32
-    np.testing.assert_allclose(out.numpy(), model.segment(images[:3], probabilities=True),
-                               atol=1e-5)
+    assert_save_load_export(model, tmp_path, segment_probabilities, images[:4])
 
 
 def test_mixed_precision_step(triples16):

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import advzoo
 from advzoo.data import translation_pairs_arrays
-from conftest import assert_mirrored_matches_single
+from conftest import assert_mirrored_matches_single, assert_save_load_export
 
 IMAGE_KEYS = {"psnr", "ssim", "mae"}
 GAN_KEYS = {"d_loss", "d_real", "d_fake", "g_loss", "g_adversarial", "voxel_loss"} | IMAGE_KEYS
@@ -101,18 +101,9 @@ def test_save_load_and_float32_export(tmp_path):
     model = tiny(objective="wgan_gp", n_critic=1, discriminator_norm="instance",
                  lambda_perceptual=0.5, residual=True)
     fit_default(model, steps=1)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
     y = np.random.default_rng(1).uniform(-1, 1, (4, 16, 16, 1)).astype(np.float32)
-    np.testing.assert_array_equal(loaded.translate(y), model.translate(y))
-    assert int(loaded.generator_optimizer.iterations) == 1
-    saved = tf.saved_model.load(str(model.export(tmp_path / "export")))
-    serve = saved.signatures["serving_default"]
-    assert [s.dtype.name for s in serve.structured_input_signature[1].values()] == ["float32"]
-    out = saved.serve(tf.constant(y))
-    assert out.dtype == tf.float32
-    np.testing.assert_allclose(out.numpy(), model.translate(y), atol=1e-5)
+    assert_save_load_export(model, tmp_path, lambda m, x: m.translate(x), y,
+                            iterations={"generator": 1})
 
 
 def test_mixed_precision_step():

@@ -8,7 +8,8 @@ import tensorflow as tf
 import advzoo
 from advzoo.models.segmentation import segmentation_arrays
 from advzoo.networks import multiscale_critic
-from conftest import assert_mirrored_matches_single
+from conftest import (assert_mirrored_matches_single, assert_save_load_export,
+                      segment_probabilities)
 
 KEYS = {"c_loss", "s_loss", "multiscale_l1", "ce", "dice"}
 
@@ -98,17 +99,8 @@ def test_save_load_and_float32_export(tmp_path, vessels16):
     images, masks = vessels16
     model = tiny()
     model.fit(images, masks, batch_size=8, epochs=1, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
     assert "objective" not in model.get_config()
-    np.testing.assert_array_equal(loaded.segment(images, probabilities=True),
-                                  model.segment(images, probabilities=True))
-    saved = tf.saved_model.load(str(model.export(tmp_path / "export")))
-    out = saved.serve(tf.constant(images[:3]))
-    assert out.dtype == tf.float32
-    np.testing.assert_allclose(out.numpy(), model.segment(images[:3], probabilities=True),
-                               atol=1e-5)
+    assert_save_load_export(model, tmp_path, segment_probabilities, images[:4])
 
 
 def test_mixed_precision_step(vessels16):

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import advzoo
 from advzoo.models.simgan import lowdose_report, soft_tissue_noise_hu
-from conftest import assert_mirrored_matches_single
+from conftest import assert_mirrored_matches_single, assert_save_load_export
 
 KEYS = {"d_loss", "r_loss", "adversarial_loss", "self_regularization", "d_real", "d_fake",
         "psnr", "ssim", "mae"}
@@ -92,19 +92,10 @@ def test_translate_numpy_tensors_single_and_batch_and_range_check():
 def test_save_load_and_float32_export(tmp_path):
     model = tiny()
     model.fit(default_data(model), epochs=1, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
-    np.testing.assert_array_equal(loaded.pool.images.numpy(), model.pool.images.numpy())
     y = np.random.default_rng(1).uniform(-1, 1, (4, 32, 32, 1)).astype(np.float32)
-    np.testing.assert_array_equal(loaded.translate(y), model.translate(y))
-    assert int(loaded.refiner_optimizer.iterations) == 2
-    saved = tf.saved_model.load(str(model.export(tmp_path / "export")))
-    serve = saved.signatures["serving_default"]
-    assert [s.dtype.name for s in serve.structured_input_signature[1].values()] == ["float32"]
-    out = saved.serve(tf.constant(y))
-    assert out.dtype == tf.float32
-    np.testing.assert_allclose(out.numpy(), model.translate(y), atol=1e-5)
+    loaded = assert_save_load_export(model, tmp_path, lambda m, x: m.translate(x), y,
+                                     iterations={"refiner": 2})
+    np.testing.assert_array_equal(loaded.pool.images.numpy(), model.pool.images.numpy())
 
 
 def test_mixed_precision_step():

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import advzoo
-from conftest import assert_mirrored_matches_single
+from conftest import assert_mirrored_matches_single, assert_save_load_export
 
 KEYS = {"d_loss", "g_loss", "content_loss", "adversarial_loss", "d_real", "d_fake",
         "psnr", "ssim", "mae"}
@@ -89,21 +89,11 @@ def test_translate_numpy_tensors_single_and_batch_and_range_check():
 def test_save_load_and_float32_export(tmp_path):
     model = tiny(reference_channels=1, norm="batch")
     model.fit(default_data(model), epochs=1, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
     rng = np.random.default_rng(1)
     low = rng.uniform(-1, 1, (4, 8, 8, 1)).astype(np.float32)
     ref = rng.uniform(-1, 1, (4, 16, 16, 1)).astype(np.float32)
-    np.testing.assert_array_equal(loaded.translate(low, reference=ref),
-                                  model.translate(low, reference=ref))
-    assert int(loaded.generator_optimizer.iterations) == 2
-    saved = tf.saved_model.load(str(model.export(tmp_path / "export")))
-    serve = saved.signatures["serving_default"]
-    assert [s.dtype.name for s in serve.structured_input_signature[1].values()] == ["float32"] * 2
-    out = saved.serve(tf.constant(low), tf.constant(ref))
-    assert out.dtype == tf.float32
-    np.testing.assert_allclose(out.numpy(), model.translate(low, reference=ref), atol=1e-5)
+    assert_save_load_export(model, tmp_path, lambda m, x, r: m.translate(x, reference=r),
+                            low, ref, iterations={"generator": 2})
 
 
 def test_mixed_precision_step():
