@@ -47,3 +47,29 @@ def as_dataset(arrays, batch_size: int | None = None, shuffle: bool = False, see
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         ds = ds.batch(int(batch_size))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def paired_with_unpaired(pairs, images, batch_size: int | None = None, shuffle: bool = True,
+                         seed: int = 0, repeat_pairs: bool = False):
+    """(x, y, u) triples: labelled (x, y) `pairs` zipped with unlabelled `images` u, each shuffled
+    on its own (seeds `seed` and `seed + 1`), so a pair and an image are drawn independently.
+
+    The semi-supervised and domain-adaptation families train on these (labelled source pairs with
+    unlabelled images). `repeat_pairs=True` cycles the pairs, so one epoch is one pass over the
+    images (few labels, many unlabelled images). Batching as in `as_dataset`.
+    """
+    import tensorflow as tf
+
+    labelled = tf.data.Dataset.from_tensor_slices(pairs)
+    unlabelled = tf.data.Dataset.from_tensor_slices(images)
+    if shuffle:
+        labelled = labelled.shuffle(len(pairs[0]), seed=seed, reshuffle_each_iteration=True)
+        unlabelled = unlabelled.shuffle(len(images), seed=seed + 1, reshuffle_each_iteration=True)
+    if repeat_pairs:
+        labelled = labelled.repeat()
+    data = tf.data.Dataset.zip((labelled, unlabelled)).map(lambda pair, u: (pair[0], pair[1], u))
+    if batch_size is not None:
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        data = data.batch(int(batch_size))
+    return data.prefetch(tf.data.AUTOTUNE)

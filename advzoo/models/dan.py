@@ -25,6 +25,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from advzoo.data._common import paired_with_unpaired
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.models.segmentation import (PAIR_MODES, SegmentationMixin, check_weight,
                                         segmentation_arrays, segmentation_pairs, task_for)
@@ -56,20 +57,9 @@ def dan_dataset(split: str = "train", batch_size: int | None = None, image_shape
                                   n=n, shuffle=shuffle, seed=seed)
     images, masks = segmentation_arrays(split, image_shape, task, n=n, seed=seed)
     k = labelled_count(len(images), labelled_fraction)
-    shuffle = True if shuffle is None else bool(shuffle)
-    labelled = tf.data.Dataset.from_tensor_slices((images[:k], masks[:k]))
-    unlabelled = tf.data.Dataset.from_tensor_slices(images[k:])
-    if shuffle:
-        labelled = labelled.shuffle(k, seed=seed, reshuffle_each_iteration=True)
-        unlabelled = unlabelled.shuffle(len(images) - k, seed=seed + 1,
-                                        reshuffle_each_iteration=True)
-    data = tf.data.Dataset.zip((labelled.repeat(), unlabelled)).map(
-        lambda pair, u: (pair[0], pair[1], u))
-    if batch_size is not None:
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        data = data.batch(int(batch_size))
-    return data.prefetch(tf.data.AUTOTUNE)
+    return paired_with_unpaired((images[:k], masks[:k]), images[k:], batch_size=batch_size,
+                                shuffle=True if shuffle is None else bool(shuffle), seed=seed,
+                                repeat_pairs=True)
 
 
 @keras.saving.register_keras_serializable(package="advzoo")

@@ -68,7 +68,7 @@ def dann_dataset(split: str = "train", batch_size: int | None = None, image_shap
     Images in [-1, 1]; organ: a binary organ mask, or "all" (int32 label maps over CT_LABELS).
     """
     from advzoo import data as zoo_data
-    from advzoo.data._common import as_dataset
+    from advzoo.data._common import as_dataset, paired_with_unpaired
 
     size = check_domain_image_shape(image_shape)
     check_choice("organ", organ, ORGANS + ("all",))
@@ -78,21 +78,9 @@ def dann_dataset(split: str = "train", batch_size: int | None = None, image_shap
     if split != "train":
         return as_dataset((to_unit(arrays[f"{domain}_images"]), arrays[f"{domain}_masks"]),
                           batch_size=batch_size, shuffle=bool(shuffle), seed=seed)
-    shuffle = True if shuffle is None else bool(shuffle)
-    source = tf.data.Dataset.from_tensor_slices((to_unit(arrays["source_images"]),
-                                                 arrays["source_masks"]))
-    target = tf.data.Dataset.from_tensor_slices(to_unit(arrays["target_images"]))
-    if shuffle:
-        source = source.shuffle(len(arrays["source_images"]), seed=seed,
-                                reshuffle_each_iteration=True)
-        target = target.shuffle(len(arrays["target_images"]), seed=seed + 1,
-                                reshuffle_each_iteration=True)
-    data = tf.data.Dataset.zip((source, target)).map(lambda pair, t: (pair[0], pair[1], t))
-    if batch_size is not None:
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        data = data.batch(int(batch_size))
-    return data.prefetch(tf.data.AUTOTUNE)
+    return paired_with_unpaired((to_unit(arrays["source_images"]), arrays["source_masks"]),
+                                to_unit(arrays["target_images"]), batch_size=batch_size,
+                                shuffle=True if shuffle is None else bool(shuffle), seed=seed)
 
 
 @keras.saving.register_keras_serializable(package="advzoo")
