@@ -260,3 +260,20 @@ def joint_gradient_penalty(critic: Callable, reals, fakes, seed=None, target_nor
                for g in tape.gradient(logits, hats)]
     norm = tf.sqrt(tf.add_n(squares) + EPSILON_NORM)
     return tf.reduce_mean(tf.square(norm - target_norm))
+
+
+# --- Feature matching (Salimans et al. 2016, Sec. 3.1) ------------------------------------------
+
+def feature_matching_loss(real_features, fake_features):
+    """|| E_x f(x) - E_z f(G(z)) ||_2^2 / d (Salimans et al. 2016, Sec. 3.1): the squared distance
+    between the batch means of the d activations f of an intermediate layer of D on real and on
+    generated samples, divided by d so that its scale does not depend on the layer's width.
+
+    G minimises it instead of fooling D's output: it matches the statistics D finds
+    discriminative rather than D's current decision. Features of any rank are flattened per
+    sample; float32 whatever the compute dtype.
+    """
+    real, fake = _f32(real_features), _f32(fake_features)
+    real = tf.reshape(real, (tf.shape(real)[0], -1))
+    fake = tf.reshape(fake, (tf.shape(fake)[0], -1))
+    return tf.reduce_mean(tf.square(tf.reduce_mean(real, 0) - tf.reduce_mean(fake, 0)))

@@ -397,3 +397,73 @@ DANN_DOMAIN_SHIFT = register_preset(Preset(
     batch_size=16,
     seed=0,
 ))
+
+ADDA_DOMAIN_SHIFT = register_preset(Preset(
+    name="adda_domain_shift",
+    family="adda",
+    config={"image_shape": (32, 32, 1), "generator_filters": 8, "discriminator_filters": 8,
+            "multi_connected": True, "domain_levels": 3, "adapted_levels": 3, "seed": 0},
+    summary="ADDA (Tzeng; Dou): U-Net liver segmentor pre-trained on labelled source-scanner CT "
+            "phantoms, its early encoder levels then adapted adversarially to an unlabelled "
+            "target scanner, 32x32",
+    dataset={"image_shape": (32, 32, 1), "organ": "liver"},
+    data_description="domain_shift phantoms (train split: 512 labelled source-scanner slices, "
+                     "512 unlabelled target-scanner slices), 32x32, [0, 1] -> [-1, 1]",
+    # two stages (advzoo.recipes.recipe_stages): supervised pre-training, then adaptation
+    train_steps={"source": 1500, "target": 1000},
+    batch_size=16,
+    seed=0,
+))
+
+PIXELDA_DOMAIN_SHIFT = register_preset(Preset(
+    name="pixelda_domain_shift",
+    family="pixelda",
+    config={"image_shape": (32, 32, 1), "generator": "resnet", "generator_filters": 8,
+            "n_blocks": 3, "n_downsampling": 0, "residual": True, "noise_dim": 10,
+            "discriminator_filters": 8, "n_layers": 2, "segmentation_filters": 8,
+            "lambda_adv": 1.0, "lambda_task": 0.1, "lambda_content": 0.0,
+            "train_on_source": True, "seed": 0},
+    summary="PixelDA (Bousmalis): source-scanner CT phantoms translated to the look of an "
+            "unlabelled target scanner by G(x_s, z) against a PatchGAN; the U-Net liver "
+            "segmentor learns from the translations and the source images, 32x32",
+    dataset={"image_shape": (32, 32, 1), "organ": "liver"},
+    data_description="domain_shift phantoms (train split: 512 labelled source-scanner slices, "
+                     "512 unlabelled target-scanner slices), 32x32, [0, 1] -> [-1, 1]",
+    train_steps=600,
+    batch_size=16,
+    seed=0,
+))
+
+SSL_GAN_DIGITS = register_preset(Preset(
+    name="ssl_gan_digits",
+    family="ssl_gan",
+    config={"image_shape": (16, 16, 1), "num_classes": 10, "latent_dim": 64,
+            "generator_filters": 32, "discriminator_filters": 32, "discriminator_norm": "none",
+            "dropout": 0.3, "noise_std": 0.2, "lambda_unsupervised": 1.0,
+            "feature_matching": True, "seed": 0},
+    summary="Semi-supervised GAN classifier (Salimans: K+1 discriminator, feature matching) "
+            "of digits from 5% labels (63 digits) + the unlabelled rest, 16x16",
+    dataset={"image_shape": (16, 16, 1), "dataset": "digits", "labelled_fraction": 0.05},
+    data_description="scikit-learn digits (train split, 1,258 images: 63 labelled, "
+                     "class-balanced, 1,195 unlabelled), 8x8 resized to 16x16, [-1, 1]",
+    train_steps=400,
+    batch_size=32,
+    seed=0,
+))
+
+VAGAN_LESIONS = register_preset(Preset(
+    name="vagan_lesions",
+    family="vagan",
+    config={"image_shape": (32, 32, 1), "generator_filters": 16, "discriminator_filters": 16,
+            "n_layers": 3, "depth": 3, "lambda_map": 30.0, "learning_rate": 1e-3,
+            "critic_warmup": 300, "seed": 0},
+    summary="VA-GAN (Baumgartner): U-Net attribution-map generator M whose x + M(x) a WGAN-GP "
+            "critic must take for a lesion-free slice, liver-lesion CT phantoms, 32x32",
+    dataset={"image_shape": (32, 32, 1)},
+    data_description="lesions phantoms (train split: 256 slices with 1-3 hypodense liver lesions "
+                     "paired at random with 256 lesion-free slices), 32x32, soft-tissue window "
+                     "[-160, 240] HU -> [-1, 1]",
+    train_steps=1000,
+    batch_size=16,
+    seed=0,
+))

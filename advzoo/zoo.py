@@ -39,7 +39,7 @@ class Preset:
     config: dict
     summary: str
     dataset: dict  # keyword arguments of the family's default dataset used for training
-    train_steps: int
+    train_steps: int | dict  # a dict {stage: steps} for families trained in stages (adda)
     batch_size: int
     seed: int = 0
     data_description: str = ""  # what the dataset is, in words, for metadata and the README

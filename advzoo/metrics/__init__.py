@@ -32,3 +32,8 @@ def __getattr__(name):
 _LAZY.update({name: "advzoo.metrics.hallucination" for name in (
     "hallucination_report", "hidden_information_report", "as_translator")})
 __all__ += ["hallucination_report", "hidden_information_report", "as_translator"]
+
+# Visual attribution against lesion masks (VA-GAN, Baumgartner et al. 2018) and gradient saliency.
+_LAZY.update({name: "advzoo.metrics.attribution" for name in (
+    "attribution_ncc", "attribution_auc", "attribution_report", "gradient_saliency")})
+__all__ += ["attribution_ncc", "attribution_auc", "attribution_report", "gradient_saliency"]

@@ -60,3 +60,19 @@ __all__ += ["AdversarialSegmentation", "SegAN", "DAN"]
 from advzoo.models.dann import DANN  # noqa: E402
 
 __all__ += ["DANN"]
+
+from advzoo.models.pixelda import PixelDA  # noqa: E402
+
+__all__ += ["PixelDA"]
+
+from advzoo.models.ssl_gan import SSLGAN  # noqa: E402
+
+__all__ += ["SSLGAN"]
+
+from advzoo.models.vagan import VAGAN  # noqa: E402
+
+__all__ += ["VAGAN"]
+
+from advzoo.models.adda import ADDA  # noqa: E402
+
+__all__ += ["ADDA"]

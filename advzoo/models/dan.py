@@ -28,7 +28,7 @@ import tensorflow as tf
 from advzoo.data._common import paired_with_unpaired
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.models.segmentation import (PAIR_MODES, SegmentationMixin, check_weight,
-                                        segmentation_arrays, segmentation_pairs, task_for)
+                                        segmentation_arrays, segmentation_pairs)
 from advzoo.training import AdversarialModel
 from advzoo.zoo import register_family
 
@@ -114,9 +114,6 @@ class DAN(SegmentationMixin, AdversarialModel):
             adversarial_weight=adversarial_weight)
         self.players_ready()
         self.add_segmentation_metrics()
-
-    def dataset_options(self) -> dict:
-        return {"image_shape": self.image_shape, "task": task_for(self.num_classes)}
 
     # -- losses of one step ---------------------------------------------------------------------
 

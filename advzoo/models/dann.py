@@ -38,56 +38,18 @@ import tensorflow as tf
 
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.layers import GradientReversal
-from advzoo.models.segmentation import SegmentationMixin, check_positive_int, check_weight
-from advzoo.networks.translation import conv, spatial_rank, unet_depth
+from advzoo.models.segmentation import (DomainAdaptationMixin, SegmentationMixin,
+                                        check_positive_int, check_weight, dann_dataset)
+from advzoo.networks.segmentation import (check_feature_levels, multi_depth_classifier,
+                                          unet_feature_names)
 from advzoo.training import AdversarialModel
 from advzoo.zoo import register_family
-
-ORGANS = ("liver", "kidney", "spleen", "bone", "vessel")
-
-
-def check_domain_image_shape(image_shape) -> int:
-    """The side S of the built-in domain_shift data's (S, S, 1) images."""
-    image_shape = tuple(int(s) for s in image_shape)
-    if len(image_shape) != 3 or image_shape[0] != image_shape[1] or image_shape[2] != 1 \
-            or image_shape[0] < 16 or image_shape[0] % 2:
-        raise AdvzooError(f"the domain_shift phantom has images (S, S, 1) with an even S >= 16, "
-                          f"not image_shape {image_shape}; pass your own (source image, source "
-                          "mask, target image) dataset to fit() (3D volumes included).")
-    return image_shape[0]
-
-
-def dann_dataset(split: str = "train", batch_size: int | None = None, image_shape=(32, 32, 1),
-                 organ: str = "liver", domain: str = "target", n: int | None = None,
-                 shuffle: bool | None = None, seed: int = 0):
-    """Unsupervised domain adaptation data from the `domain_shift` phantom (two CT scanners).
-
-    train: (source image, source mask, target image) triples, the target images shuffled
-    independently of the source pairs; the target masks are dropped. val / test: (image, mask)
-    pairs of `domain` ("target": the adaptation's score; "source": the supervised domain).
-    Images in [-1, 1]; organ: a binary organ mask, or "all" (int32 label maps over CT_LABELS).
-    """
-    from advzoo import data as zoo_data
-    from advzoo.data._common import as_dataset, paired_with_unpaired
-
-    size = check_domain_image_shape(image_shape)
-    check_choice("organ", organ, ORGANS + ("all",))
-    check_choice("domain", domain, ("source", "target"))
-    arrays = zoo_data.domain_shift_arrays(split, n=n, size=size, organ=organ, seed=seed)
-    to_unit = lambda x: zoo_data.to_unit(x, 0.0, 1.0)  # noqa: E731
-    if split != "train":
-        return as_dataset((to_unit(arrays[f"{domain}_images"]), arrays[f"{domain}_masks"]),
-                          batch_size=batch_size, shuffle=bool(shuffle), seed=seed)
-    return paired_with_unpaired((to_unit(arrays["source_images"]), arrays["source_masks"]),
-                                to_unit(arrays["target_images"]), batch_size=batch_size,
-                                shuffle=True if shuffle is None else bool(shuffle), seed=seed)
-
 
 @keras.saving.register_keras_serializable(package="advzoo")
 @register_family("dann", default_dataset=dann_dataset, section="E",
                  summary="domain-adversarial segmentor (Ganin; Kamnitsas multi-connected): "
                          "gradient reversal to a domain classifier on the U-Net's activations")
-class DANN(SegmentationMixin, AdversarialModel):
+class DANN(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
     """Segmentor S = C o H and domain classifier D through a gradient reversal layer (Ganin Eq. 9).
 
     `fit` takes (source image, source mask, target image) triples (e.g. `dann_dataset`); with
@@ -129,26 +91,17 @@ class DANN(SegmentationMixin, AdversarialModel):
         if not isinstance(multi_connected, bool):
             raise AdvzooError(f"multi_connected must be True or False, got {multi_connected!r}")
         check_positive_int("discriminator_filters", discriminator_filters)
-        check_positive_int("domain_levels", domain_levels)
         self.multi_connected = multi_connected
         self.build_segmentor(image_shape, num_classes, generator, generator_filters, norm,
                              dropout, depth=depth)
-        levels = unet_depth(self.image_shape, depth)
-        if domain_levels > levels:
-            raise AdvzooError(f"domain_levels must be at most the U-Net's depth ({levels} for "
-                              f"image_shape {self.image_shape}), got {domain_levels}")
-        self.domain_levels = domain_levels
+        self.domain_levels = check_feature_levels("domain_levels", domain_levels,
+                                                  self.image_shape, depth)
         # H's activations that D reads: the head's input (Ganin), plus encoder depths (Kamnitsas)
-        names = ["segmentor_up_out_act"]
-        if multi_connected:
-            names += [f"segmentor_down{i}_act" for i in range(domain_levels)]
-        self.feature_names = tuple(names)
-        features = [self.segmentor.get_layer(n).output for n in names]
-        self.feature_extractor = keras.Model(self.segmentor.inputs,
-                                             [self.segmentor.outputs[0], *features],
-                                             name="feature_extractor")
+        self.feature_names = unet_feature_names(domain_levels if multi_connected else 0)
+        self.feature_extractor = self.feature_model(self.feature_names)
         self.domain_classifier = self.build_domain_classifier(
-            [tuple(f.shape[1:]) for f in features], discriminator_filters)
+            [tuple(f.shape[1:]) for f in self.feature_extractor.outputs[1:]],
+            discriminator_filters)
         self.gradient_reversal = GradientReversal(name="gradient_reversal")
         self.domain_weight = keras.Variable(self.lambda_domain, trainable=False, dtype="float32",
                                             name="domain_weight")
@@ -165,29 +118,8 @@ class DANN(SegmentationMixin, AdversarialModel):
     def build_domain_classifier(self, shapes, filters: int) -> keras.Model:
         """D: each activation average-pooled to image size / 2**domain_levels, concatenated
         (Kamnitsas), two convolutions, global average pooling, one domain logit (1 = target)."""
-        ndim = spatial_rank(self.image_shape, "image_shape")
-        pool = keras.layers.AveragePooling2D if ndim == 2 else keras.layers.AveragePooling3D
-        grid = tuple(max(1, s // 2 ** self.domain_levels) for s in self.image_shape[:-1])
-        inputs, pooled = [], []
-        for i, shape in enumerate(shapes):
-            x = keras.Input(shape, name=f"domain_input{i}")
-            inputs.append(x)
-            factor = tuple(max(1, s // g) for s, g in zip(shape[:-1], grid))
-            if any(f > 1 for f in factor):
-                x = pool(factor, name=f"domain_pool{i}")(x)
-            pooled.append(x)
-        x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="domain_concat")(pooled)
-        for i, width in enumerate((filters, 2 * filters)):
-            x = conv(ndim, width, 3, name=f"domain_conv{i}")(x)
-            x = keras.layers.LeakyReLU(0.2, name=f"domain_conv{i}_act")(x)
-        x = (keras.layers.GlobalAveragePooling2D if ndim == 2
-             else keras.layers.GlobalAveragePooling3D)(name="domain_gap")(x)
-        logit = keras.layers.Dense(1, dtype="float32", name="domain_logit")(x)
-        return keras.Model(inputs, logit, name="domain_classifier")
-
-    def dataset_options(self) -> dict:
-        return {"image_shape": self.image_shape,
-                "organ": "liver" if self.binary else "all"}
+        return multi_depth_classifier(shapes, self.image_shape, self.domain_levels, filters,
+                                      name="domain_classifier")
 
     def set_domain_weight(self, weight: float) -> None:
         """lambda of the gradient reversal layer for the next steps (the schedule's hook)."""
@@ -271,29 +203,3 @@ class DANN(SegmentationMixin, AdversarialModel):
         self.record_segmentation(mask, logs.pop("prediction"))
         results = self.record(logs)
         return {k: v for k, v in results.items() if k in logs or k == "dice"}
-
-    # -- reports --------------------------------------------------------------------------------
-
-    def domain_report(self, split: str = "test", n: int | None = None, seed: int = 0,
-                      organ: str | None = None) -> dict:
-        """Dice of S on the `domain_shift` phantom's target and source images (the target masks
-        are read here only, for scoring)."""
-        from advzoo import data as zoo_data
-
-        size = check_domain_image_shape(self.image_shape)
-        organ = organ or ("liver" if self.binary else "all")
-        arrays = zoo_data.domain_shift_arrays(split, n=n, size=size, organ=organ, seed=seed)
-        report = {}
-        for domain in ("target", "source"):
-            scores = self.segmentation_report(
-                images=zoo_data.to_unit(arrays[f"{domain}_images"], 0.0, 1.0),
-                masks=arrays[f"{domain}_masks"])
-            report[f"{domain}_dice"] = scores["dice"]
-            report[f"{domain}_dice_std"] = scores["dice_std"]
-        report["images"] = int(len(arrays["target_images"]))
-        return report
-
-    def sample_report(self) -> dict:
-        """The preset metadata's numbers: target and source Dice on the test split."""
-        return self.domain_report()
-

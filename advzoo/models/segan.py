@@ -28,7 +28,7 @@ import tensorflow as tf
 from advzoo import losses
 from advzoo.errors import AdvzooError
 from advzoo.models.adversarial_segmentation import adversarial_segmentation_dataset
-from advzoo.models.segmentation import SegmentationMixin, check_weight, task_for
+from advzoo.models.segmentation import SegmentationMixin, check_weight
 from advzoo.networks.segmentation import multiscale_critic
 from advzoo.training import AdversarialModel
 from advzoo.zoo import register_family
@@ -99,9 +99,6 @@ class SegAN(SegmentationMixin, AdversarialModel):
         config = super().get_config()
         config.pop("objective", None)
         return config
-
-    def dataset_options(self) -> dict:
-        return {"image_shape": self.image_shape, "task": task_for(self.num_classes)}
 
     # -- the loss ---------------------------------------------------------------------------------
 

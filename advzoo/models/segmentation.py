@@ -1,4 +1,5 @@
-"""What the adversarial segmentation families share (`adversarial_segmentation`, `segan`, `dan`).
+"""What the adversarial segmentation families share (`adversarial_segmentation`, `segan`, `dan`,
+and the domain adaptation families `dann`, `adda`, `pixelda`).
 
 - `segmentation_pairs` / `segmentation_arrays`: the built-in (image, mask) data: `task="vessels"`
   (the `retina` phantom, binary vessel masks) or `task="organs"` (the `ct_slices` phantom, 8-class
@@ -7,7 +8,9 @@
   `advzoo.networks.translation` with a sigmoid head for 2 classes, softmax for more), its voxel
   cross-entropy, the class map and the (image, segmentation) pair a discriminator judges, the Dice
   tracker of `fit`/`evaluate`, `segment()` for users and `segmentation_report()` (Dice and
-  connected components on held-out data) for presets and benchmarks.
+  connected components on held-out data) for presets and benchmarks;
+- `dann_dataset` / `DomainAdaptationMixin`: (source image, source mask, target image) triples of
+  the `domain_shift` phantom and the target/source Dice report of the adaptation families.
 
 Pair input modes (Luc et al. 2016, Sec. 3.2): the discriminator sees the class-probability map
 (`mask`), the image and the map concatenated along the channels (`concat`), or the image
@@ -77,6 +80,46 @@ def segmentation_pairs(split: str = "train", batch_size: int | None = None,
                       shuffle=(split == "train") if shuffle is None else bool(shuffle), seed=seed)
 
 
+DOMAIN_ORGANS = ("liver", "kidney", "spleen", "bone", "vessel")
+
+
+def check_domain_image_shape(image_shape) -> int:
+    """The side S of the built-in domain_shift data's (S, S, 1) images."""
+    image_shape = tuple(int(s) for s in image_shape)
+    if len(image_shape) != 3 or image_shape[0] != image_shape[1] or image_shape[2] != 1 \
+            or image_shape[0] < 16 or image_shape[0] % 2:
+        raise AdvzooError(f"the domain_shift phantom has images (S, S, 1) with an even S >= 16, "
+                          f"not image_shape {image_shape}; pass your own (source image, source "
+                          "mask, target image) dataset to fit() (3D volumes included).")
+    return image_shape[0]
+
+
+def dann_dataset(split: str = "train", batch_size: int | None = None, image_shape=(32, 32, 1),
+                 organ: str = "liver", domain: str = "target", n: int | None = None,
+                 shuffle: bool | None = None, seed: int = 0):
+    """Unsupervised domain adaptation data from the `domain_shift` phantom (two CT scanners): the
+    default dataset of `dann`, `adda` and `pixelda`.
+
+    train: (source image, source mask, target image) triples, the target images shuffled
+    independently of the source pairs; the target masks are dropped. val / test: (image, mask)
+    pairs of `domain` ("target": the adaptation's score; "source": the supervised domain).
+    Images in [-1, 1]; organ: a binary organ mask, or "all" (int32 label maps over CT_LABELS).
+    """
+    from advzoo.data._common import as_dataset, paired_with_unpaired
+
+    size = check_domain_image_shape(image_shape)
+    check_choice("organ", organ, DOMAIN_ORGANS + ("all",))
+    check_choice("domain", domain, ("source", "target"))
+    arrays = zoo_data.domain_shift_arrays(split, n=n, size=size, organ=organ, seed=seed)
+    to_unit = lambda x: zoo_data.to_unit(x, 0.0, 1.0)  # noqa: E731
+    if split != "train":
+        return as_dataset((to_unit(arrays[f"{domain}_images"]), arrays[f"{domain}_masks"]),
+                          batch_size=batch_size, shuffle=bool(shuffle), seed=seed)
+    return paired_with_unpaired((to_unit(arrays["source_images"]), arrays["source_masks"]),
+                                to_unit(arrays["target_images"]), batch_size=batch_size,
+                                shuffle=True if shuffle is None else bool(shuffle), seed=seed)
+
+
 def check_weight(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
             or not np.isfinite(value):
@@ -123,6 +166,15 @@ class SegmentationMixin:
         self.segmentor = build_generator(generator, self.image_shape, self.output_channels,
                                          name="segmentor", **options)
         return self.segmentor
+
+    def feature_model(self, names, network: keras.Model | None = None,
+                      name: str = "feature_extractor") -> keras.Model:
+        """A functional view of a segmentor (default: S) returning [its output, the activations of
+        the layers `names`...], sharing its layers and weights (what a domain classifier reads,
+        e.g. `advzoo.networks.segmentation.unet_feature_names`)."""
+        network = self.segmentor if network is None else network
+        features = [network.get_layer(n).output for n in names]
+        return keras.Model(network.inputs, [network.outputs[0], *features], name=name)
 
     def default_optimizers(self) -> dict:
         """Adam(1e-3, beta_1=0.5) for every player: segmentation networks take larger steps than
@@ -205,6 +257,10 @@ class SegmentationMixin:
 
     # -- Dice in fit / evaluate -----------------------------------------------------------------
 
+    def dataset_options(self) -> dict:
+        """The built-in task matching S: retina vessels for 2 classes, CT organs for more."""
+        return {"image_shape": self.image_shape, "task": task_for(self.num_classes)}
+
     def add_segmentation_metrics(self) -> None:
         """A mean per-image Dice tracker (foreground classes averaged), after `players_ready()`."""
         from advzoo.metrics.keras_metrics import Dice
@@ -280,3 +336,33 @@ class SegmentationMixin:
     def sample_report(self) -> dict:
         """The preset metadata's numbers: `segmentation_report()` on the test split."""
         return self.segmentation_report()
+
+
+class DomainAdaptationMixin:
+    """Scoring of the unsupervised domain adaptation families (`dann`, `adda`, `pixelda`) on the
+    built-in `domain_shift` phantom; mixed in before `SegmentationMixin`."""
+
+    def dataset_options(self) -> dict:
+        """`dann_dataset` options matching S: the liver (binary) or every organ's label map."""
+        return {"image_shape": self.image_shape, "organ": "liver" if self.binary else "all"}
+
+    def domain_report(self, split: str = "test", n: int | None = None, seed: int = 0,
+                      organ: str | None = None) -> dict:
+        """Dice of the segmentor on the `domain_shift` phantom's target and source images (the
+        target masks are read here only, for scoring)."""
+        size = check_domain_image_shape(self.image_shape)
+        organ = organ or ("liver" if self.binary else "all")
+        arrays = zoo_data.domain_shift_arrays(split, n=n, size=size, organ=organ, seed=seed)
+        report = {}
+        for domain in ("target", "source"):
+            scores = self.segmentation_report(
+                images=zoo_data.to_unit(arrays[f"{domain}_images"], 0.0, 1.0),
+                masks=arrays[f"{domain}_masks"])
+            report[f"{domain}_dice"] = scores["dice"]
+            report[f"{domain}_dice_std"] = scores["dice_std"]
+        report["images"] = int(len(arrays["target_images"]))
+        return report
+
+    def sample_report(self) -> dict:
+        """The preset metadata's numbers: target and source Dice on the test split."""
+        return self.domain_report()

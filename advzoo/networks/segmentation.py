@@ -1,4 +1,10 @@
-"""The multi-scale critic of SegAN (Xue et al. 2018), 2D or 3D.
+"""The networks of the segmentation and domain-adaptation families that are not translators.
+
+`multiscale_critic`: the multi-scale critic of SegAN (Xue et al. 2018), 2D or 3D.
+`multi_depth_classifier`: a domain classifier reading activations of several depths of a
+segmentor (Kamnitsas et al. 2017, Sec. 2.2), shared by `dann` and `adda`.
+
+SegAN's critic:
 
 C is an encoder of 4x4 stride-2 convolutions (LeakyReLU 0.2, normalisation after the first layer,
 Xue Fig. 1); it outputs its input and the activation of every layer, so that the multi-scale L1
@@ -11,7 +17,7 @@ import keras
 
 from advzoo.errors import AdvzooError
 from advzoo.networks.common import apply_norm, validate_norm, weight_layer
-from advzoo.networks.translation import _check_divisible, conv, spatial_rank
+from advzoo.networks.translation import _check_divisible, conv, spatial_rank, unet_depth
 
 
 def multiscale_critic(input_shape, filters: int = 16, n_layers: int = 3, norm: str = "batch",
@@ -46,3 +52,53 @@ def multiscale_critic(input_shape, filters: int = 16, n_layers: int = 3, norm: s
         features.append(keras.layers.Activation("linear", dtype="float32",
                                                 name=f"{name}_scale{i + 1}")(x))
     return keras.Model(inputs, features, name=name)
+
+
+def unet_feature_names(levels: int, head: bool = True, name: str = "segmentor") -> tuple[str, ...]:
+    """Layer names of the shared U-Net (`advzoo.networks.translation.unet` called `name`) whose
+    activations a domain classifier reads: the output head's input (Ganin's single-connected
+    features) when `head`, then the encoder activations of the first `levels` depths (Kamnitsas'
+    multi-connected features, which reach what the skip connections carry)."""
+    names = [f"{name}_up_out_act"] if head else []
+    return tuple(names + [f"{name}_down{i}_act" for i in range(levels)])
+
+
+def check_feature_levels(option: str, levels: int, image_shape, depth: int | None) -> int:
+    """`levels` encoder depths of a U-Net of `image_shape` and `depth`: at most its depth."""
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+        raise AdvzooError(f"{option} must be a positive int, got {levels!r}")
+    available = unet_depth(image_shape, depth)
+    if levels > available:
+        raise AdvzooError(f"{option} must be at most the U-Net's depth ({available} for "
+                          f"image_shape {tuple(image_shape)}), got {levels}")
+    return levels
+
+
+def multi_depth_classifier(feature_shapes, image_shape, levels: int, filters: int = 16,
+                           name: str = "domain_classifier") -> keras.Model:
+    """A domain classifier on activations of several depths (Kamnitsas et al. 2017, Sec. 2.2).
+
+    Each input (one per activation, shapes without the batch axis) is average-pooled to the
+    grid image size / 2**levels and the pooled maps are concatenated, so coarse and fine
+    features are judged together; then two 3x3 convolutions (`filters`, 2 * `filters`, LeakyReLU
+    0.2), global average pooling and one float32 logit. 2D or 3D by `image_shape`'s rank.
+    """
+    ndim = spatial_rank(image_shape, "image_shape")
+    pool = keras.layers.AveragePooling2D if ndim == 2 else keras.layers.AveragePooling3D
+    grid = tuple(max(1, int(s) // 2 ** levels) for s in tuple(image_shape)[:-1])
+    inputs, pooled = [], []
+    for i, shape in enumerate(feature_shapes):
+        x = keras.Input(tuple(shape), name=f"domain_input{i}")
+        inputs.append(x)
+        factor = tuple(max(1, s // g) for s, g in zip(tuple(shape)[:-1], grid))
+        if any(f > 1 for f in factor):
+            x = pool(factor, name=f"domain_pool{i}")(x)
+        pooled.append(x)
+    x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="domain_concat")(pooled)
+    for i, width in enumerate((filters, 2 * filters)):
+        x = conv(ndim, width, 3, name=f"domain_conv{i}")(x)
+        x = keras.layers.LeakyReLU(0.2, name=f"domain_conv{i}_act")(x)
+    x = (keras.layers.GlobalAveragePooling2D if ndim == 2
+         else keras.layers.GlobalAveragePooling3D)(name="domain_gap")(x)
+    logit = keras.layers.Dense(1, dtype="float32", name="domain_logit")(x)
+    return keras.Model(inputs, logit, name=name)
