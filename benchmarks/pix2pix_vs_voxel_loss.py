@@ -16,18 +16,16 @@ same G trained with the L1 voxel loss alone (`lambda_adversarial=0`, no D). On t
 """
 import argparse
 import pathlib
-import time
 
-import keras
 import numpy as np
 
 import advzoo
 from advzoo.data import translation_pairs_arrays
 from advzoo.metrics import feature_distances, mae_hu, psnr, ssim
 from advzoo.readme import write_result
-from advzoo.recipes import fit_on_default_data
+from advzoo.recipes import train_recipe
 
-RESULT = pathlib.Path(__file__).parent / "results" / "pix2pix_vs_voxel_loss.json"
+RESULTS = pathlib.Path(__file__).parent / "results"
 PRESETS = {"mr_to_ct": "pix2pix_mr_to_ct", "lowdose_ct": "pix2pix_lowdose_ct",
            "sketch_xray": "pix2pix_sketch_xray", "csmri": "pix2pix_csmri"}
 
@@ -39,13 +37,9 @@ def gradient_magnitude(images) -> float:
     return float(np.sqrt(gx ** 2 + gy ** 2).mean())
 
 
-def train(preset, steps, **overrides):
-    keras.utils.set_random_seed(preset.seed)
-    model = advzoo.build("pix2pix", **{**preset.config, **overrides})
-    start = time.perf_counter()
-    fit_on_default_data(model, steps, preset.batch_size, seed=preset.seed, verbose=0,
-                        dataset_options=preset.dataset)
-    return model, time.perf_counter() - start
+def train(preset, steps, seed, **overrides):
+    model, _, seconds = train_recipe(preset.name, seed=seed, steps=steps, verbose=0, **overrides)
+    return model, seconds
 
 
 def measure(task, output, target, seconds) -> dict:
@@ -67,6 +61,14 @@ def main():
                         choices=sorted(PRESETS))
     parser.add_argument("--steps", type=int, help="training steps (default: the preset's)")
     parser.add_argument("--test-images", type=int, default=256)
+    parser.add_argument("--adversarial-weights", nargs="+", type=float, default=[1.0],
+                        help="lambda_adversarial of the pix2pix arms (1 = Isola's weighting "
+                             "against lambda_l1 100); several trace the perception-distortion "
+                             "trade-off")
+    parser.add_argument("--seeds", nargs="+", type=int,
+                        help="training seeds (default: the preset's); one row per seed and arm")
+    parser.add_argument("--name", default="pix2pix_vs_voxel_loss",
+                        help="results file benchmarks/results/NAME.json")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     rows, notes = [], []
@@ -75,13 +77,17 @@ def main():
         steps = args.steps or preset.train_steps
         size = preset.dataset["size"]
         source, target = translation_pairs_arrays(task, "test", n=args.test_images, size=size)
-        arms = [("input (identity)", None, None)]
-        arms.append(("voxel loss alone (lambda_adversarial=0)", *train(preset, steps,
-                                                                        lambda_adversarial=0.0)))
-        arms.append(("pix2pix (adversarial + 100 L1)", *train(preset, steps)))
-        for name, model, seconds in arms:
+        arms = [("input (identity)", None, None, None)]
+        for seed in args.seeds or [preset.seed]:
+            arms.append(("voxel loss alone (lambda_adversarial=0)", seed,
+                         *train(preset, steps, seed, lambda_adversarial=0.0)))
+            for weight in args.adversarial_weights:
+                arms.append((f"pix2pix ({weight:g} adversarial + 100 L1)", seed,
+                             *train(preset, steps, seed, lambda_adversarial=weight)))
+        for name, seed, model, seconds in arms:
             output = source if model is None else model.translate(np.clip(source, -1, 1))
-            row = {"task": task, "model": name, **measure(task, output, target, seconds)}
+            row = {"task": task, "model": name, "seed": "-" if seed is None else seed,
+                   **measure(task, output, target, seconds)}
             rows.append(row)
             print(row, flush=True)
         notes.append(f"{task}: {steps} steps of batch {preset.batch_size}, {size}x{size}")
@@ -90,19 +96,22 @@ def main():
                  "(sharpness, voxel error, perception-distortion)",
         "command": "python benchmarks/pix2pix_vs_voxel_loss.py --tasks " + " ".join(args.tasks)
                    + (f" --steps {args.steps}" if args.steps else "")
-                   + f" --test-images {args.test_images}",
+                   + (" --seeds " + " ".join(map(str, args.seeds)) if args.seeds else "")
+                   + (f" --name {args.name}" if args.name != "pix2pix_vs_voxel_loss" else "")
+                   + f" --test-images {args.test_images}"
+                   + " --adversarial-weights " + " ".join(f"{w:g}" for w in args.adversarial_weights),
         "columns": list(rows[0]),
         "rows": rows,
         "note": "Both arms use the recipe of the task's preset (U-Net G, 8 filters; PatchGAN D, "
-                "16 filters, 2 layers; nsgan + lambda_l1 100 vs lambda_adversarial 0; Adam(2e-4, "
-                "0.5); same seed): " + "; ".join(notes) + f". Test split, {args.test_images} "
+                "16 filters, 2 layers; nsgan + lambda_l1 100 with lambda_adversarial as listed vs 0; Adam(2e-4, "
+                "0.5); the same seed for every arm): " + "; ".join(notes) + f". Test split, {args.test_images} "
                 "images. Sharpness: mean gradient magnitude of the outputs over that of the "
                 "targets (1 = as sharp as the target). Distortion: MSE in [-1, 1]; realism: "
                 "Fréchet distance to the targets in the phantom feature network's space (lower "
                 "is more realistic), as in Blau & Michaeli's perception-distortion plane.",
     }
     if not args.no_write:
-        write_result(RESULT, result)
+        write_result(RESULTS / f"{args.name}.json", result)
 
 
 if __name__ == "__main__":
