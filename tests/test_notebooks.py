@@ -57,3 +57,28 @@ def test_translation_notebook(tmp_path):
         assert printed in outputs
     assert (tmp_path / "exported_translator" / "saved_model.pb").exists()
     assert len(_images(notebook)) >= 4  # MR->CT (2), low dose, cyclegan
+
+
+def test_segmentation_notebook(tmp_path):
+    notebook, outputs = run_notebook("segmentation.ipynb", tmp_path, 120)
+    for printed in ("adversarial_segmentation_retina: Dice", "segan_retina: Dice", "pieces",
+                    "Dice on the other camera:", "attribution vs lesion masks: NCC",
+                    "SavedModel output (4, 32, 32, 1) float32"):
+        assert printed in outputs
+    assert "'dice'" in outputs  # evaluate reports Dice beside the losses
+    assert (tmp_path / "exported_segmentor" / "saved_model.pb").exists()
+    assert len(_images(notebook)) >= 6  # overlays, the comparison, fine-tuned, VA-GAN maps
+
+
+def test_domain_adaptation_notebook(tmp_path):
+    notebook, outputs = run_notebook("domain_adaptation.ipynb", tmp_path, 180)
+    for printed in ("source-only: target Dice", "DANN: target Dice", "ADDA: target Dice",
+                    "PixelDA: target Dice", "Dice on the user's scanner",
+                    "test Dice with 5 % labels", "test accuracy with 5 % labels",
+                    "fine-tuned with 1 % labels", "SavedModel output (4, 32, 32, 1) float32",
+                    "classifier SavedModel output (4, 10)"):
+        assert printed in outputs
+    assert (tmp_path / "exported_segmentor" / "saved_model.pb").exists()
+    assert (tmp_path / "exported_classifier" / "saved_model.pb").exists()
+    # the two scanners, source-only vs DANN, PixelDA, DAN, digits and samples
+    assert len(_images(notebook)) >= 5
