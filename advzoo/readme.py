@@ -76,6 +76,28 @@ def write_result(path, result: dict) -> pathlib.Path:
     return path
 
 
+def record_comparison(preset: str, steps, what: str, command: str,
+                      values: dict) -> pathlib.Path | None:
+    """Add a benchmark's per-seed figures ({arm: [value per seed]}) to the shipped preset's
+    metadata.json under "comparison" (the weights and their sha256 are untouched), when the
+    benchmark ran the preset's own recipe (`steps` equal to its train_steps); else do nothing.
+    The file is replaced whole, never left half-written."""
+    from advzoo import weights, zoo
+
+    meta_path = weights.zoo_weights_dir() / preset / "metadata.json"
+    if steps != zoo.get_preset(preset).train_steps or not meta_path.exists():
+        return None
+    meta = json.loads(meta_path.read_text())
+    meta["comparison"] = {"what": what, "command": command,
+                          **{arm: [round(float(v), 4) for v in per_seed]
+                             for arm, per_seed in values.items()}}
+    partial = meta_path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(meta, indent=2) + "\n")
+    partial.replace(meta_path)
+    print(f"wrote the comparison into {meta_path}")
+    return meta_path
+
+
 def results_tables(results_dir=RESULTS_DIR) -> str:
     """One table per benchmark result file: its title, its command, its rows."""
     parts = []

@@ -16,14 +16,13 @@ pixelda, x_s for source only).
     python benchmarks/pixelda_domain_shift.py --steps 200 --seeds 0 --no-write
 """
 import argparse
-import json
 import pathlib
 
 import numpy as np
 
 from advzoo import data as zoo_data
-from advzoo import weights, zoo
-from advzoo.readme import write_result
+from advzoo import zoo
+from advzoo.readme import record_comparison, write_result
 from advzoo.recipes import train_recipe
 
 RESULT = pathlib.Path(__file__).parent / "results" / "pixelda_domain_shift.json"
@@ -110,24 +109,10 @@ def main():
     }
     if not args.no_write:
         write_result(RESULT, result)
-        record_in_preset(results, steps, args.seeds)
-
-
-def record_in_preset(results: dict, steps: int, seeds) -> None:
-    """Add the measured comparison to the shipped preset's metadata.json (the weights and their
-    sha256 are untouched), when the benchmark ran the preset's own recipe."""
-    meta_path = weights.zoo_weights_dir() / PRESET / "metadata.json"
-    if steps != zoo.get_preset(PRESET).train_steps or not meta_path.exists():
-        return
-    meta = json.loads(meta_path.read_text())
-    meta["comparison"] = {
-        "what": "test-split target-scanner Dice, same recipe and steps, per seed "
-                f"{list(seeds)}",
-        "command": "python benchmarks/pixelda_domain_shift.py",
-        **{name: [round(r[0], 4) for r in runs] for name, runs in results.items()},
-    }
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote the comparison into {meta_path}")
+        record_comparison(PRESET, steps, what="test-split target-scanner Dice, same recipe and steps, per seed "
+                                      f"{list(args.seeds)}",
+                          command="python benchmarks/pixelda_domain_shift.py",
+                          values={name: [r[0] for r in runs] for name, runs in results.items()})
 
 
 if __name__ == "__main__":

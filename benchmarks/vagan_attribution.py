@@ -17,7 +17,6 @@ deviation over seeds.
     python benchmarks/vagan_attribution.py --steps 100 --seeds 0 --no-write
 """
 import argparse
-import json
 import pathlib
 import time
 
@@ -26,10 +25,10 @@ import numpy as np
 import tensorflow as tf
 
 from advzoo import data as zoo_data
-from advzoo import weights, zoo
+from advzoo import zoo
 from advzoo.metrics.attribution import attribution_report, gradient_saliency
 from advzoo.networks.translation import patchgan
-from advzoo.readme import write_result
+from advzoo.readme import record_comparison, write_result
 from advzoo.recipes import train_recipe
 
 RESULT = pathlib.Path(__file__).parent / "results" / "vagan_attribution.json"
@@ -153,24 +152,11 @@ def main():
     }
     if not args.no_write:
         write_result(RESULT, result)
-        record_in_preset(runs, steps, args.seeds)
-
-
-def record_in_preset(runs: dict, steps: int, seeds) -> None:
-    """Add the measured comparison to the shipped preset's metadata.json (the weights and their
-    sha256 are untouched), when the benchmark ran the preset's own recipe."""
-    meta_path = weights.zoo_weights_dir() / PRESET / "metadata.json"
-    if steps != zoo.get_preset(PRESET).train_steps or not meta_path.exists():
-        return
-    meta = json.loads(meta_path.read_text())
-    meta["comparison"] = {
-        "what": f"NCC of |attribution| with the lesion masks of the test split, per seed "
-                f"{list(seeds)}",
-        "command": "python benchmarks/vagan_attribution.py",
-        **{name: [round(r["ncc"], 4) for r in reports] for name, reports in runs.items()},
-    }
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote the comparison into {meta_path}")
+        record_comparison(PRESET, steps, what="NCC of |attribution| with the lesion masks of "
+                                              f"the test split, per seed {list(args.seeds)}",
+                          command="python benchmarks/vagan_attribution.py",
+                          values={name: [r["ncc"] for r in reports]
+                                  for name, reports in runs.items()})
 
 
 if __name__ == "__main__":

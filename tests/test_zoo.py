@@ -154,3 +154,23 @@ def test_benchmark_result_written_and_rendered_as_a_readme_table(tmp_path, capsy
     with pytest.raises(ValueError, match=r"needs \['columns'\]"):
         write_result(tmp_path / "bad.json", {"title": "x", "command": "y", "rows": []})
     assert not (tmp_path / "bad.json").exists()
+
+
+def test_record_comparison_only_for_the_preset_recipe(tmp_path, monkeypatch):
+    import json
+
+    from advzoo import weights
+    from advzoo.readme import record_comparison
+
+    folder = tmp_path / "dann_domain_shift"
+    folder.mkdir()
+    (folder / "metadata.json").write_text(json.dumps({"sha256": "abc"}))
+    monkeypatch.setattr(weights, "zoo_weights_dir", lambda: tmp_path)
+    steps = advzoo.get_preset("dann_domain_shift").train_steps
+    assert record_comparison("dann_domain_shift", steps + 1, "w", "c", {"a": [0.5]}) is None
+    assert json.loads((folder / "metadata.json").read_text()) == {"sha256": "abc"}
+    record_comparison("dann_domain_shift", steps, "Dice", "python x.py", {"a": [0.12345, 0.5]})
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta == {"sha256": "abc", "comparison": {"what": "Dice", "command": "python x.py",
+                                                    "a": [0.1235, 0.5]}}
+    assert sorted(p.name for p in folder.iterdir()) == ["metadata.json"]

@@ -210,14 +210,8 @@ class ADDA(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
 
     def unpack_batch(self, data):
         """(source image, source mask or None, target image or None)."""
-        if isinstance(data, (tuple, list)) and len(data) == 3:
-            image, mask, target = data
-            target = self.check_input(target, self.image_shape, "target images")
-        else:
-            image, mask, _ = keras.utils.unpack_x_y_sample_weight(data)
-            target = None
-        image = self.check_input(image, self.image_shape, "images")
-        return image, None if mask is None else self.check_mask(mask), target
+        return self.unpack_triple(data, "(source image, source mask, target image)",
+                                  "target images", require_mask=False)
 
     def supervised_losses(self, image, mask, training: bool):
         """L_cls of the segmentor (Tzeng Eq. 8): the voxel cross-entropy, and its prediction."""

@@ -119,17 +119,8 @@ class DAN(SegmentationMixin, AdversarialModel):
 
     def unpack_batch(self, data):
         """(labelled image, mask, unlabelled image or None)."""
-        if isinstance(data, (tuple, list)) and len(data) == 3:
-            image, mask, unlabelled = data
-            unlabelled = self.check_input(unlabelled, self.image_shape, "unlabelled images")
-        else:
-            image, mask, _ = keras.utils.unpack_x_y_sample_weight(data)
-            unlabelled = None
-            if mask is None:
-                raise AdvzooError("dan trains on (labelled image, mask, unlabelled image) "
-                                  "triples; got images only")
-        return self.check_input(image, self.image_shape, "images"), self.check_mask(mask), \
-            unlabelled
+        return self.unpack_triple(data, "(labelled image, mask, unlabelled image)",
+                                  "unlabelled images")
 
     def pair_logits(self, image, prediction, training: bool):
         pair = self.pair_input(image, self.class_map(prediction), self.input_mode)

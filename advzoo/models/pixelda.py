@@ -269,16 +269,8 @@ class PixelDA(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
 
     def unpack_batch(self, data):
         """(source image, source mask, target image or None)."""
-        if isinstance(data, (tuple, list)) and len(data) == 3:
-            image, mask, target = data
-            target = self.check_input(target, self.image_shape, "target images")
-        else:
-            image, mask, _ = keras.utils.unpack_x_y_sample_weight(data)
-            target = None
-            if mask is None:
-                raise AdvzooError("pixelda trains on (source image, source mask, target image) "
-                                  "triples; got images only")
-        return self.check_input(image, self.image_shape, "images"), self.check_mask(mask), target
+        return self.unpack_triple(data, "(source image, source mask, target image)",
+                                  "target images")
 
     def discriminator_and_task_losses(self, source, mask, target, training: bool):
         """Step 1 (G fixed): D's loss on real x_t vs G(x_s, z) (Eq. 2) + T's L_t (Eq. 3)."""

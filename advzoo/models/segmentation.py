@@ -243,6 +243,21 @@ class SegmentationMixin:
         probabilities = tf.clip_by_value(self.class_map(prediction), EPSILON, 1.0 - EPSILON)
         return tf.reduce_mean(-tf.reduce_sum(target * tf.math.log(probabilities), axis=-1))
 
+    def unpack_triple(self, data, triple: str, third: str, require_mask: bool = True):
+        """(image, mask, third image or None) of a batch: an (image, mask, image) triple, or
+        Keras' (x, y[, sample_weight]) without a third image. `triple` names the expected
+        elements for the error raised when the mask is missing, `third` the third image."""
+        if isinstance(data, (tuple, list)) and len(data) == 3:
+            image, mask, other = data
+            other = self.check_input(other, self.image_shape, third)
+        else:
+            image, mask, _ = keras.utils.unpack_x_y_sample_weight(data)
+            other = None
+        if mask is None and require_mask:
+            raise AdvzooError(f"{type(self).__name__} trains on {triple} triples; got images only")
+        image = self.check_input(image, self.image_shape, "images")
+        return image, None if mask is None else self.check_mask(mask), other
+
     def pair_input(self, image, class_map, mode: str):
         """The (image, segmentation) input of a pair discriminator (Luc Sec. 3.2)."""
         image, class_map = tf.cast(image, tf.float32), tf.cast(class_map, tf.float32)
