@@ -27,7 +27,8 @@ from advzoo.recipes import train_recipe
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 PRESETS = {"mr_to_ct": "pix2pix_mr_to_ct", "lowdose_ct": "pix2pix_lowdose_ct",
-           "sketch_xray": "pix2pix_sketch_xray", "csmri": "pix2pix_csmri"}
+           "sketch_xray": "pix2pix_sketch_xray", "csmri": "pix2pix_csmri",
+           "wgan_vgg": "wgan_vgg_lowdose_ct"}  # Yang's WGAN-VGG, a pix2pix preset (low-dose CT)
 
 
 def gradient_magnitude(images) -> float:
@@ -46,7 +47,7 @@ def measure(task, output, target, seconds) -> dict:
     row = {"sharpness (grad. ratio to target)": gradient_magnitude(output) / gradient_magnitude(target),
            "PSNR dB": psnr(target, output, 2.0),
            "SSIM": float(np.mean(ssim(target, output, 2.0, per_image=True))),
-           "MAE": (f"{mae_hu(target, output, from_unit=True):.1f} HU" if task in ("mr_to_ct", "lowdose_ct")
+           "MAE": (f"{mae_hu(target, output, from_unit=True):.1f} HU" if task in ("mr_to_ct", "lowdose_ct", "wgan_vgg")
                    else round(float(np.abs(target - output).mean()), 4)),
            "distortion (MSE)": float(np.mean((target - output) ** 2)),
            "realism (Fréchet, phantom features)": feature_distances(target, np.clip(output, -1, 1))["frechet"],
@@ -75,14 +76,19 @@ def main():
     for task in args.tasks:
         preset = advzoo.get_preset(PRESETS[task])
         steps = args.steps or preset.train_steps
-        size = preset.dataset["size"]
-        source, target = translation_pairs_arrays(task, "test", n=args.test_images, size=size)
+        size, data_task = preset.dataset["size"], preset.dataset["task"]
+        source, target = translation_pairs_arrays(data_task, "test", n=args.test_images, size=size)
+        # the voxel-loss-alone baseline drops every other term of G's loss (WGAN-VGG's perceptual)
+        voxel_only = {"lambda_adversarial": 0.0,
+                      **({"lambda_perceptual": 0.0} if preset.config.get("lambda_perceptual") else {})}
+        method = ("wgan_vgg ({:g} adversarial + perceptual + L1)" if task == "wgan_vgg"
+                  else "pix2pix ({:g} adversarial + 100 L1)")
         arms = [("input (identity)", None, None, None)]
         for seed in args.seeds or [preset.seed]:
-            arms.append(("voxel loss alone (lambda_adversarial=0)", seed,
-                         *train(preset, steps, seed, lambda_adversarial=0.0)))
+            arms.append(("voxel loss alone (" + ", ".join(f"{k}=0" for k in voxel_only) + ")",
+                         seed, *train(preset, steps, seed, **voxel_only)))
             for weight in args.adversarial_weights:
-                arms.append((f"pix2pix ({weight:g} adversarial + 100 L1)", seed,
+                arms.append((method.format(weight), seed,
                              *train(preset, steps, seed, lambda_adversarial=weight)))
         for name, seed, model, seconds in arms:
             output = source if model is None else model.translate(np.clip(source, -1, 1))
@@ -91,9 +97,15 @@ def main():
             rows.append(row)
             print(row, flush=True)
         notes.append(f"{task}: {steps} steps of batch {preset.batch_size}, {size}x{size}")
+    names = sorted({"WGAN-VGG" if task == "wgan_vgg" else "pix2pix" for task in args.tasks})
+    if "wgan_vgg" in args.tasks:
+        notes.append("wgan_vgg: the wgan_vgg_lowdose_ct recipe (U-Net G, residual; whole-image "
+                     "WGAN-GP critic, 2 critic steps; perceptual weight 100 on the phantom "
+                     "feature network, L1 20); its baseline drops the adversarial and the "
+                     "perceptual terms (L1 alone)")
     result = {
-        "title": "pix2pix vs. the same generator trained with the voxel loss alone "
-                 "(sharpness, voxel error, perception-distortion)",
+        "title": f"{' and '.join(names)} vs. the same generator trained with the voxel loss "
+                 "alone (sharpness, voxel error, perception-distortion)",
         "command": "python benchmarks/pix2pix_vs_voxel_loss.py --tasks " + " ".join(args.tasks)
                    + (f" --steps {args.steps}" if args.steps else "")
                    + (" --seeds " + " ".join(map(str, args.seeds)) if args.seeds else "")
