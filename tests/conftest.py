@@ -81,6 +81,23 @@ def assert_mirrored_matches_single(setup: str, data: str = "(x,)", fit: str = "d
     assert "SAME" in result.stdout
 
 
+def segmentor_without_dice(module: str, family_class: str) -> str:
+    """Setup code for `assert_mirrored_matches_single` defining `NoDice`, the segmentation family
+    `module.family_class` without its Dice tracker: an untrained segmentor's p sits at Dice's 0.5
+    threshold, where 1e-7 differences between the devices could flip pixels, so the comparison
+    is of the losses only."""
+    return f"""
+from {module} import {family_class}
+
+class NoDice({family_class}):
+    def add_segmentation_metrics(self):
+        pass
+
+    def record_segmentation(self, mask, prediction):
+        pass
+"""
+
+
 def assert_save_load_export(model, folder, predict, *inputs, iterations: dict | None = None):
     """The checks every family's deployed network must pass, in one place:
 

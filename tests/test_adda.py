@@ -12,7 +12,7 @@ from advzoo.models.adda import ADDA
 from advzoo.models.dann import dann_dataset
 from advzoo.recipes import recipe_stages
 from conftest import (assert_mirrored_matches_single, assert_save_load_export,
-                      segment_probabilities)
+                      segment_probabilities, segmentor_without_dice)
 
 SOURCE_KEYS = {"loss", "ce", "dice"}
 TARGET_KEYS = {"loss", "d_loss", "d_real", "d_fake", "adversarial_loss", "domain_accuracy"}
@@ -143,16 +143,7 @@ def test_3d_builds_a_multi_depth_discriminator():
         (16, 16, 16, 4), (8, 8, 8, 4), (4, 4, 4, 8)]
 
 
-DISTRIBUTED = r'''
-from advzoo.models.adda import ADDA
-
-class NoDice(ADDA):
-    # an untrained segmentor's p sits at the 0.5 threshold of Dice: compare the losses only
-    def add_segmentation_metrics(self):
-        pass
-
-    def record_segmentation(self, mask, prediction):
-        pass
+DISTRIBUTED = segmentor_without_dice("advzoo.models.adda", "ADDA") + r'''
 
 def build(strategy, weights=None):
     with strategy.scope():

@@ -9,7 +9,7 @@ import tensorflow as tf
 import advzoo
 from advzoo.models.segmentation import segmentation_arrays
 from conftest import (assert_mirrored_matches_single, assert_save_load_export,
-                      segment_probabilities)
+                      segment_probabilities, segmentor_without_dice)
 
 KEYS = {"d_loss", "s_loss", "ce", "adversarial", "d_real", "d_fake", "dice"}
 
@@ -133,17 +133,8 @@ def test_mixed_precision_step(vessels16):
     assert model.segment(images[:2], probabilities=True).dtype == np.float32
 
 
-DISTRIBUTED = r'''
-from advzoo.models.adversarial_segmentation import AdversarialSegmentation
-
-class NoDice(AdversarialSegmentation):
-    # Dice thresholds p at 0.5; an untrained segmentor sits there, so 1e-7 differences between
-    # the devices could flip pixels: compare the losses only
-    def add_segmentation_metrics(self):
-        pass
-
-    def record_segmentation(self, mask, prediction):
-        pass
+DISTRIBUTED = segmentor_without_dice("advzoo.models.adversarial_segmentation",
+                                     "AdversarialSegmentation") + r'''
 
 def build(strategy, weights=None):
     with strategy.scope():

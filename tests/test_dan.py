@@ -10,7 +10,7 @@ import advzoo
 from advzoo.models.dan import dan_dataset, labelled_count
 from advzoo.models.segmentation import segmentation_arrays
 from conftest import (assert_mirrored_matches_single, assert_save_load_export,
-                      segment_probabilities)
+                      segment_probabilities, segmentor_without_dice)
 
 KEYS = {"d_loss", "s_loss", "ce", "adversarial", "d_labelled", "d_unlabelled", "dice"}
 
@@ -103,16 +103,7 @@ def test_mixed_precision_step(triples16):
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 
 
-DISTRIBUTED = r'''
-from advzoo.models.dan import DAN
-
-class NoDice(DAN):
-    # an untrained segmentor's p sits at the 0.5 threshold of Dice: compare the losses only
-    def add_segmentation_metrics(self):
-        pass
-
-    def record_segmentation(self, mask, prediction):
-        pass
+DISTRIBUTED = segmentor_without_dice("advzoo.models.dan", "DAN") + r'''
 
 def build(strategy, weights=None):
     with strategy.scope():

@@ -13,7 +13,7 @@ from advzoo.layers import GradientReversal
 from advzoo.models.dann import DANN, dann_dataset
 from advzoo.training.callbacks import DomainAdaptationSchedule
 from conftest import (assert_mirrored_matches_single, assert_save_load_export,
-                      segment_probabilities)
+                      segment_probabilities, segmentor_without_dice)
 
 KEYS = {"loss", "ce", "domain_loss", "domain_accuracy", "domain_weight", "dice"}
 
@@ -165,17 +165,8 @@ def test_mixed_precision_step(triples16):
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 
 
-DISTRIBUTED = r'''
-from advzoo.models.dann import DANN
+DISTRIBUTED = segmentor_without_dice("advzoo.models.dann", "DANN") + r'''
 from advzoo.training.callbacks import DomainAdaptationSchedule
-
-class NoDice(DANN):
-    # an untrained segmentor's p sits at the 0.5 threshold of Dice: compare the losses only
-    def add_segmentation_metrics(self):
-        pass
-
-    def record_segmentation(self, mask, prediction):
-        pass
 
 def build(strategy, weights=None):
     with strategy.scope():

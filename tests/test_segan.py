@@ -9,7 +9,7 @@ import advzoo
 from advzoo.models.segmentation import segmentation_arrays
 from advzoo.networks import multiscale_critic
 from conftest import (assert_mirrored_matches_single, assert_save_load_export,
-                      segment_probabilities)
+                      segment_probabilities, segmentor_without_dice)
 
 KEYS = {"c_loss", "s_loss", "multiscale_l1", "ce", "dice"}
 
@@ -113,16 +113,7 @@ def test_mixed_precision_step(vessels16):
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 
 
-DISTRIBUTED = r'''
-from advzoo.models.segan import SegAN
-
-class NoDice(SegAN):
-    # an untrained segmentor's p sits at the 0.5 threshold of Dice: compare the losses only
-    def add_segmentation_metrics(self):
-        pass
-
-    def record_segmentation(self, mask, prediction):
-        pass
+DISTRIBUTED = segmentor_without_dice("advzoo.models.segan", "SegAN") + r'''
 
 def build(strategy, weights=None):
     with strategy.scope():
