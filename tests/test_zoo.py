@@ -174,3 +174,18 @@ def test_record_comparison_only_for_the_preset_recipe(tmp_path, monkeypatch):
     assert meta == {"sha256": "abc", "comparison": {"what": "Dice", "command": "python x.py",
                                                     "a": [0.1235, 0.5]}}
     assert sorted(p.name for p in folder.iterdir()) == ["metadata.json"]
+
+
+def test_every_registered_preset_ships_verified_weights_of_its_recipe():
+    """Each preset folder matches its registered recipe: hash, family and config, steps."""
+    for name in advzoo.list_presets():
+        preset = advzoo.get_preset(name)
+        folder = weights.resolve_preset(name)
+        metadata = weights.verify(folder)
+        assert metadata["preset"] == name
+        config = weights.read_config(folder)
+        assert config["family"] == preset.family, name
+        steps = preset.train_steps
+        assert metadata["train_steps"] == (sum(steps.values()) if isinstance(steps, dict)
+                                           else steps), name
+        assert (folder / weights.WEIGHTS_FILE).stat().st_size < 5 * 2 ** 20, name
