@@ -9,7 +9,7 @@ the generated labels (what a probe that ignores z gets) and the same measurement
 architecture before training.
 
     python benchmarks/centerline_gan.py            # writes benchmarks/results/centerline_gan.json
-    python benchmarks/centerline_gan.py --steps 100 --seeds 1 --no-write   # quick look
+    python benchmarks/centerline_gan.py --steps 100 --seeds 0 --no-write   # quick look
 """
 import argparse
 import pathlib
@@ -43,10 +43,10 @@ def main():
     preset = advzoo.get_preset(PRESET)
     parser.add_argument("--steps", type=int, default=preset.train_steps)
     parser.add_argument("--batch-size", type=int, default=preset.batch_size)
-    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    runs = [run(seed, args.steps, args.batch_size) for seed in range(args.seeds)]
+    runs = [run(seed, args.steps, args.batch_size) for seed in args.seeds]
     rows = []
     for which in ("untrained", "trained"):
         for label in ("side", "long"):
@@ -65,7 +65,7 @@ def main():
     result = {
         "title": "centerline_gan: linear probe of vessel side and length from the latent code",
         "command": f"python benchmarks/centerline_gan.py --steps {args.steps} "
-                   f"--batch-size {args.batch_size} --seeds {args.seeds}",
+                   f"--batch-size {args.batch_size} --seeds {' '.join(str(s) for s in args.seeds)}",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"Recipe of preset {PRESET} ({np.mean([r['seconds'] for r in runs]):.0f} s of "

@@ -5,7 +5,7 @@ minibatch-discrimination layer before D's logit. Modes are counted as in Metz et
 GANs): a generated point belongs to a mode within 3 standard deviations of its centre.
 
     python benchmarks/minibatch_discrimination.py            # writes benchmarks/results/*.json
-    python benchmarks/minibatch_discrimination.py --budgets 1e-3:300 --seeds 1 --no-write  # quick
+    python benchmarks/minibatch_discrimination.py --budgets 1e-3:300 --seeds 0 --no-write  # quick
 """
 import argparse
 import pathlib
@@ -41,7 +41,7 @@ def main():
     parser.add_argument("--budgets", default="2e-4:5000,1e-3:6000",
                         help="comma-separated LR:STEPS training budgets (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     budgets = [(float(lr), int(steps)) for lr, steps in
@@ -49,7 +49,7 @@ def main():
     rows = []
     for lr, steps in budgets:
         for label, option in (("without", False), ("with (16 kernels x 4)", (16, 4))):
-            runs = [run(option, seed, steps, args.batch_size, lr) for seed in range(args.seeds)]
+            runs = [run(option, seed, steps, args.batch_size, lr) for seed in args.seeds]
             modes = [r["modes_covered"] for r in runs]
             quality = [r["high_quality"] for r in runs]
             row = {"Adam lr, steps": f"{lr:g}, {steps}",
@@ -63,7 +63,7 @@ def main():
     result = {
         "title": "Minibatch discrimination on the 8-Gaussians ring (gan, MLP 128x128, nsgan)",
         "command": f"python benchmarks/minibatch_discrimination.py --budgets {args.budgets} "
-                   f"--batch-size {args.batch_size} --seeds {args.seeds}",
+                   f"--batch-size {args.batch_size} --seeds {' '.join(str(s) for s in args.seeds)}",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"Batch {args.batch_size}, Adam(lr, 0.5) for both players, 2,500 samples per run; "

@@ -6,7 +6,7 @@ K look-ahead steps of D. Modes are counted as in Metz et al. Sec. 3.1 (a generat
 to a mode within 3 standard deviations of its centre; `advzoo.data.modes_covered`).
 
     python benchmarks/unrolled_gan.py            # writes benchmarks/results/unrolled_gan.json
-    python benchmarks/unrolled_gan.py --steps 500 --seeds 1 --no-write   # quick look
+    python benchmarks/unrolled_gan.py --steps 500 --seeds 0 --no-write   # quick look
 """
 import argparse
 import pathlib
@@ -50,12 +50,12 @@ def main():
     parser.add_argument("--unrolling-optimizer", default="adam", choices=("adam", "sgd"))
     parser.add_argument("--unrolling-lr", type=float, default=1e-3,
                         help="look-ahead learning rate (the family's default)")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     rows = []
     for family in ("gan", "unrolled_gan"):
-        runs = [run(family, seed, args) for seed in range(args.seeds)]
+        runs = [run(family, seed, args) for seed in args.seeds]
         modes = [r["modes_covered"] for r in runs]
         quality = [r["high_quality"] for r in runs]
         label = family if family == "gan" else (
@@ -73,7 +73,7 @@ def main():
         "command": f"python benchmarks/unrolled_gan.py --steps {args.steps} --batch-size "
                    f"{args.batch_size} --g-lr {args.g_lr} --d-lr {args.d_lr} --unrolling-steps "
                    f"{args.unrolling_steps} --unrolling-optimizer {args.unrolling_optimizer} "
-                   f"--unrolling-lr {lr_unroll} --seeds {args.seeds}",
+                   f"--unrolling-lr {lr_unroll} --seeds {' '.join(str(s) for s in args.seeds)}",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"{args.steps} steps of batch {args.batch_size}; Adam(beta_1=0.5) with G lr "
