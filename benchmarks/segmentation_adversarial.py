@@ -1,8 +1,10 @@
 """Does adversarial training help a segmentor? `adversarial_segmentation` (Luc) and `segan` (Xue)
-against the same segmentor trained with cross-entropy alone, on retina vessels.
+against the same segmentor trained with cross-entropy alone, on retina vessels (`--task vessels`)
+or on the eight-label CT organ maps (`--task organs`).
 
 Every model has the same U-Net segmentor (widths, depth, norm), data (the `retina` phantom at
-32x32 RGB, train split), steps, batch size, optimizer and seed; only S's loss differs:
+32x32 RGB, or `ct_slices` at 32x32 with its 8 labels; train split), steps, batch size, optimizer
+and seed; only S's loss differs:
 
 - CE only: voxel cross-entropy (`adversarial_segmentation` with adversarial_weight=0, no D);
 - adversarial_segmentation: CE + 0.05 x the least-squares adversarial loss of a pair
@@ -16,7 +18,8 @@ Measured on the test split: mean per-image Dice, and connected components per im
 prediction against the reference's (component excess = mean |predicted - reference| count:
 fragments and speckle the adversarial term should remove). Mean and standard deviation over seeds.
 
-    python benchmarks/segmentation_adversarial.py
+    python benchmarks/segmentation_adversarial.py                 # retina vessels
+    python benchmarks/segmentation_adversarial.py --task organs   # CT organs
     python benchmarks/segmentation_adversarial.py --steps 200 --seeds 0 --no-write   # quick look
 """
 import argparse
@@ -30,8 +33,18 @@ import advzoo
 from advzoo.readme import write_result
 from advzoo.recipes import fit_on_default_data
 
-RESULT = pathlib.Path(__file__).parent / "results" / "segmentation_adversarial.json"
-SEGMENTOR = {"image_shape": (32, 32, 3), "generator_filters": 8, "norm": "batch"}
+RESULTS = pathlib.Path(__file__).parent / "results"
+SEGMENTOR = {"generator_filters": 8, "norm": "batch"}
+# The built-in task is chosen by the segmentor's classes (`SegmentationMixin.dataset_options`).
+TASKS = {
+    "vessels": {"config": {"image_shape": (32, 32, 3), "num_classes": 2},
+                "what": "retina vessels, 32x32", "data": "the retina phantom",
+                "result": "segmentation_adversarial.json"},
+    "organs": {"config": {"image_shape": (32, 32, 1),
+                          "num_classes": len(advzoo.data.CT_LABELS)},
+               "what": "CT organs, 8 labels, 32x32", "data": "the ct_slices phantom",
+               "result": "segmentation_adversarial_organs.json"},
+}
 LEARNING_RATE = 1e-3
 
 MODELS = [
@@ -43,9 +56,10 @@ MODELS = [
 ]
 
 
-def train_and_measure(family, config, steps, batch_size, seed, test_n):
+def train_and_measure(family, config, task, steps, batch_size, seed, test_n):
     keras.utils.set_random_seed(seed)
-    model = advzoo.get_family(family).cls(seed=seed, **SEGMENTOR, **config)
+    model = advzoo.get_family(family).cls(seed=seed, **SEGMENTOR, **TASKS[task]["config"],
+                                          **config)
     model.compile(optimizers={p: keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
                               for p in model.players})
     start = time.perf_counter()
@@ -62,6 +76,7 @@ def summary(values):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", choices=sorted(TASKS), default="vessels")
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -70,7 +85,7 @@ def main():
     args = parser.parse_args()
     rows, reference = [], None
     for name, family, config in MODELS:
-        reports = [train_and_measure(family, config, args.steps, args.batch_size, seed,
+        reports = [train_and_measure(family, config, args.task, args.steps, args.batch_size, seed,
                                      args.test_n) for seed in args.seeds]
         reference = reports[0]["reference_components"]
         row = {"model": name,
@@ -78,27 +93,33 @@ def main():
                "components / image": summary([r["components"] for r in reports]),
                "component excess": summary([r["component_excess"] for r in reports]),
                "per-seed Dice": ", ".join(f"{r['dice']:.3f}" for r in reports),
+               "per-seed component excess": ", ".join(f"{r['component_excess']:.2f}"
+                                                      for r in reports),
                "train s (mean)": round(float(np.mean([r["seconds"] for r in reports])), 1)}
         rows.append(row)
         print(row, flush=True)
     seeds = " ".join(str(s) for s in args.seeds)
+    task = TASKS[args.task]
     result = {
         "title": "Adversarial segmentation (Luc) and SegAN (Xue) vs. the same U-Net trained with "
-                 "cross-entropy only (retina vessels, 32x32)",
-        "command": f"python benchmarks/segmentation_adversarial.py --steps {args.steps} "
-                   f"--batch-size {args.batch_size} --seeds {seeds} --test-n {args.test_n}",
+                 f"cross-entropy only ({task['what']})",
+        "command": "python benchmarks/segmentation_adversarial.py "
+                   + ("" if args.task == "vessels" else f"--task {args.task} ")
+                   + f"--steps {args.steps} --batch-size {args.batch_size} --seeds {seeds} --test-n {args.test_n}",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"{args.steps} steps of batch {args.batch_size} per model and seed (seeds {seeds}: "
                 f"mean ± std), the same U-Net segmentor (8 filters, 5 levels, batch norm), "
                 f"Adam({LEARNING_RATE}, 0.5) for every player. Dice and connected components "
-                f"(8-connected, per image) on {args.test_n} test images of the retina phantom; "
-                f"the reference masks have {reference:.2f} components per image at 32x32 (thin "
-                f"vessels break up at this size). Component excess: mean |predicted - reference| "
-                f"count per image.",
+                "(8-connected, per image"
+                + (", summed over the 7 organ labels" if args.task == "organs" else "")
+                + f") on {args.test_n} test images of {task['data']}; the reference masks have "
+                f"{reference:.2f} components per image at 32x32"
+                + (" (thin vessels break up at this size)" if args.task == "vessels" else "")
+                + ". Component excess: mean |predicted - reference| count per image.",
     }
     if not args.no_write:
-        write_result(RESULT, result)
+        write_result(RESULTS / task["result"], result)
 
 
 if __name__ == "__main__":
