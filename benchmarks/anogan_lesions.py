@@ -8,13 +8,14 @@ inverted codes, and the same score from the untrained GAN (what the training on 
 adds).
 
     python benchmarks/anogan_lesions.py
-    python benchmarks/anogan_lesions.py --steps 200 --test 32 --no-write     # quick look
+    python benchmarks/anogan_lesions.py --steps 200 --test 32 --seeds 0 --no-write     # quick look
 """
 import argparse
 import pathlib
 import time
 
 import keras
+import numpy as np
 
 import advzoo
 from advzoo.readme import write_result
@@ -27,6 +28,34 @@ CONFIG = {"image_shape": (32, 32, 1), "latent_dim": 64, "generator_filters": 32,
           "discriminator_filters": 32, "lambda_feature": 0.1, "window": SOFT_TISSUE_WINDOW}
 
 
+SCORES = [
+    ("untrained GAN, (1 - 0.1) R + 0.1 D", "untrained"),
+    ("residual R only (lambda = 0)", "residual"),
+    ("discrimination loss D only (lambda = 1)", "discrimination"),
+    ("AnoGAN, (1 - 0.1) R + 0.1 D (Schlegl)", "score"),
+]
+
+
+def run_seed(args, seed: int) -> dict:
+    """Train one AnoGAN on normal slices (seed drives the weights and the phantom draw) and
+    return the AUC of each score on the held-out slices."""
+    test = advzoo.data.lesions_arrays("test", n=args.test, size=32, seed=seed)
+    images = advzoo.data.hu_to_unit(test["images"], SOFT_TISSUE_WINDOW)
+    keras.utils.set_random_seed(seed)
+    model = advzoo.build("anogan", seed=seed, **CONFIG)
+    untrained = model.anomaly_score(images, steps=args.inversion_steps, restarts=args.restarts,
+                                    seed=seed)
+    start = time.perf_counter()
+    fit_on_default_data(model, args.steps, args.batch_size, seed=seed, verbose=0)
+    seconds = time.perf_counter() - start
+    parts = model.anomaly_score(images, steps=args.inversion_steps, restarts=args.restarts,
+                                seed=seed)
+    return {"untrained": auc(test["labels"], untrained["score"]),
+            **{key: auc(test["labels"], parts[key])
+               for key in ("residual", "discrimination", "score")},
+            "seconds": seconds}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -35,44 +64,36 @@ def main():
     parser.add_argument("--test", type=int, default=128, help="held-out slices (half abnormal)")
     parser.add_argument("--inversion-steps", type=int, default=300)
     parser.add_argument("--restarts", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    test = advzoo.data.lesions_arrays("test", n=args.test, size=32, seed=args.seed)
-    images = advzoo.data.hu_to_unit(test["images"], SOFT_TISSUE_WINDOW)
-    keras.utils.set_random_seed(args.seed)
-    model = advzoo.build("anogan", seed=args.seed, **CONFIG)
-    untrained = model.anomaly_score(images, steps=args.inversion_steps, restarts=args.restarts,
-                                    seed=args.seed)
-    start = time.perf_counter()
-    fit_on_default_data(model, args.steps, args.batch_size, seed=args.seed, verbose=0)
-    seconds = time.perf_counter() - start
-    parts = model.anomaly_score(images, steps=args.inversion_steps, restarts=args.restarts,
-                                seed=args.seed)
-    rows = [
-        {"score": "untrained GAN, (1 - 0.1) R + 0.1 D", "AUC": auc(test["labels"], untrained["score"])},
-        {"score": "residual R only (lambda = 0)", "AUC": auc(test["labels"], parts["residual"])},
-        {"score": "discrimination loss D only (lambda = 1)",
-         "AUC": auc(test["labels"], parts["discrimination"])},
-        {"score": "AnoGAN, (1 - 0.1) R + 0.1 D (Schlegl)", "AUC": auc(test["labels"], parts["score"])},
-    ]
-    for row in rows:
-        print(row, flush=True)
+    runs = []
+    for seed in args.seeds:
+        runs.append(run_seed(args, seed))
+        print(seed, runs[-1], flush=True)
+    rows = []
+    for name, key in SCORES:
+        values = np.array([r[key] for r in runs], float)
+        rows.append({"score": name, "AUC (mean ± std)": f"{values.mean():.3f} ± {values.std():.3f}",
+                     "per seed": ", ".join(f"{v:.3f}" for v in values)})
+        print(rows[-1], flush=True)
+    seeds = " ".join(str(s) for s in args.seeds)
     result = {
         "title": "AnoGAN: anomaly-score AUC, normal vs. lesion CT phantoms (lesions, 32x32)",
         "command": f"python benchmarks/anogan_lesions.py --steps {args.steps} "
                    f"--batch-size {args.batch_size} --test {args.test} "
                    f"--inversion-steps {args.inversion_steps} --restarts {args.restarts} "
-                   f"--seed {args.seed}",
+                   f"--seeds {seeds}",
         "columns": list(rows[0]),
         "rows": rows,
-        "note": f"DCGAN (32 filters, latent 64, nsgan) trained {args.steps} steps of batch "
-                f"{args.batch_size} ({seconds:.0f} s) on the normal training slices only. "
-                f"{args.test} held-out slices (half with lesions), inverted with "
-                f"{args.inversion_steps} Adam steps (lr 0.05) from {args.restarts} restarts on "
-                "Schlegl's Eq. 5; R = sum |x - G(z)|, D = sum |f(x) - f(G(z))| over D's features "
-                f"before its logit. Soft-tissue CT window {SOFT_TISSUE_WINDOW} HU; the lesions are "
-                "35-60 HU below the liver.",
+        "note": f"Per seed (seeds {seeds}; the seed draws the weights and the phantoms), DCGAN "
+                f"(32 filters, latent 64, nsgan) trained {args.steps} steps of batch "
+                f"{args.batch_size} ({np.mean([r['seconds'] for r in runs]):.0f} s mean) on the "
+                f"normal training slices only. {args.test} held-out slices (half with lesions), "
+                f"inverted with {args.inversion_steps} Adam steps (lr 0.05) from {args.restarts} "
+                "restarts on Schlegl's Eq. 5; R = sum |x - G(z)|, D = sum |f(x) - f(G(z))| over "
+                f"D's features before its logit. Soft-tissue CT window {SOFT_TISSUE_WINDOW} HU; "
+                "the lesions are 35-60 HU below the liver. AUC 0.5 is chance.",
     }
     if not args.no_write:
         write_result(RESULT, result)
