@@ -120,11 +120,10 @@ PROGAN_CT_BONE_32 = register_preset(Preset(
     seed=0,
 ))
 
-# Grown to METHODS.md's 64 (8 -> 16 -> 32 -> 64 in one fit). At 16 filters (64 -> 8 at full size)
-# the bone mask collapsed onto one position for every sample (mask-to-mask Dice between samples
-# 0.93, real data 0.64) and lined up with its image no better than with another sample's
-# (0.622 vs. 0.622, 3000 steps); 64 filters gave the masks the real data's spread and an alignment
-# above the shuffled pairs (see benchmarks/progan.py).
+# Grown to METHODS.md's 64 (8 -> 16 -> 32 -> 64 in one fit). With 16 filters, as the 32x32 preset,
+# the bone masks collapsed onto one position for every sample and lined up with their own image no
+# better than with another sample's (a trial run); 64 filters give the masks about the real data's
+# spread and an alignment above the shuffled pairs (benchmarks/progan.py, README table).
 PROGAN_CT_BONE_64 = register_preset(Preset(
     name="progan_ct_bone_64",
     family="progan",
