@@ -98,6 +98,18 @@ def record_comparison(preset: str, steps, what: str, command: str,
     return meta_path
 
 
+def write_domain_shift_result(path, result: dict, preset: str, steps, seeds, script: str,
+                              target_dice: dict) -> None:
+    """The tail of the domain-adaptation benchmarks (dann, adda, pixelda): write the result file,
+    and the per-seed test-split target Dice ({arm: [Dice per seed]}) into the preset's metadata
+    when the run used the preset's own recipe (`record_comparison`)."""
+    write_result(path, result)
+    record_comparison(preset, steps,
+                      what=f"test-split target-scanner Dice, same recipe and steps, per seed "
+                           f"{list(seeds)}",
+                      command=f"python benchmarks/{script}", values=target_dice)
+
+
 def results_tables(results_dir=RESULTS_DIR) -> str:
     """One table per benchmark result file: its title, its command, its rows."""
     parts = []

@@ -18,7 +18,7 @@ import pathlib
 import numpy as np
 
 from advzoo import zoo
-from advzoo.readme import record_comparison, write_result
+from advzoo.readme import write_domain_shift_result
 from advzoo.recipes import train_recipe
 
 RESULT = pathlib.Path(__file__).parent / "results" / "dann_domain_shift.json"
@@ -83,11 +83,9 @@ def main():
                 f"test images of each scanner (target masks used for scoring only). Seeds {seeds}.",
     }
     if not args.no_write:
-        write_result(RESULT, result)
-        record_comparison(PRESET, steps, what="test-split target-scanner Dice, same recipe and steps, per seed "
-                                      f"{list(args.seeds)}",
-                          command="python benchmarks/dann_domain_shift.py",
-                          values={name: [t for t, _, _ in runs] for name, runs in results.items()})
+        write_domain_shift_result(RESULT, result, PRESET, steps, args.seeds,
+                                  "dann_domain_shift.py",
+                                  {name: [t for t, _, _ in runs] for name, runs in results.items()})
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import numpy as np
 
 from advzoo import data as zoo_data
 from advzoo import zoo
-from advzoo.readme import record_comparison, write_result
+from advzoo.readme import write_domain_shift_result
 from advzoo.recipes import train_recipe
 
 RESULT = pathlib.Path(__file__).parent / "results" / "pixelda_domain_shift.json"
@@ -108,11 +108,9 @@ def main():
                 "trains the same segmentor for 1500 steps.",
     }
     if not args.no_write:
-        write_result(RESULT, result)
-        record_comparison(PRESET, steps, what="test-split target-scanner Dice, same recipe and steps, per seed "
-                                      f"{list(args.seeds)}",
-                          command="python benchmarks/pixelda_domain_shift.py",
-                          values={name: [r[0] for r in runs] for name, runs in results.items()})
+        write_domain_shift_result(RESULT, result, PRESET, steps, args.seeds,
+                                  "pixelda_domain_shift.py",
+                                  {name: [r[0] for r in runs] for name, runs in results.items()})
 
 
 if __name__ == "__main__":

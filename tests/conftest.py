@@ -130,3 +130,12 @@ def assert_save_load_export(model, folder, predict, *inputs, iterations: dict | 
 def segment_probabilities(model, images):
     """The class probabilities a segmentation family's exported network returns."""
     return model.segment(images, probabilities=True)
+
+
+@pytest.fixture(scope="module")
+def domain_triples16():
+    """(source image, source mask, target image) batches of the domain_shift phantom, 16x16:
+    the training data of dann, adda and pixelda at test size."""
+    from advzoo.models.dann import dann_dataset
+
+    return dann_dataset(image_shape=(16, 16, 1), n=16, shuffle=False, batch_size=8)

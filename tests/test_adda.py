@@ -25,21 +25,15 @@ def tiny(**overrides):
     return advzoo.build("adda", **config)
 
 
-@pytest.fixture(scope="module")
-def triples16():
-    """(source image, source mask, target image) batches of the domain_shift phantom, 16x16."""
-    return dann_dataset(image_shape=(16, 16, 1), n=16, shuffle=False, batch_size=8)
-
-
 def values(variables):
     return [np.array(v.numpy(), copy=True) for v in variables]
 
 
-def test_two_stages_copy_freeze_and_adapt_only_the_target_encoder(triples16, tmp_path):
+def test_two_stages_copy_freeze_and_adapt_only_the_target_encoder(domain_triples16, tmp_path):
     model = tiny()
     assert model.stage == "source" and model.get_config()["stage"] == "source"
     # stage 1 (Tzeng Eq. 8): supervised on the source pairs; the target images are never read
-    nan_targets = triples16.map(lambda x, y, t: (x, y, t * np.nan))
+    nan_targets = domain_triples16.map(lambda x, y, t: (x, y, t * np.nan))
     history = model.fit(nan_targets, epochs=1, verbose=0)
     assert set(history.history) == SOURCE_KEYS
     assert all(np.isfinite(v[-1]) for v in history.history.values())
@@ -57,7 +51,8 @@ def test_two_stages_copy_freeze_and_adapt_only_the_target_encoder(triples16, tmp
     source_before = values(model.source_segmentor.weights)
     d_before = values(model.discriminator.weights)
 
-    history = model.fit(triples16.map(lambda x, y, t: (x, y * np.nan, t)), epochs=1, verbose=0)
+    history = model.fit(domain_triples16.map(lambda x, y, t: (x, y * np.nan, t)), epochs=1,
+                        verbose=0)
     assert set(history.history) == TARGET_KEYS  # the masks are not read in adaptation
     assert all(np.isfinite(v[-1]) for v in history.history.values())
     assert int(model.segmentor_optimizer.iterations) == 2  # fresh optimizers for stage 2
@@ -74,7 +69,7 @@ def test_two_stages_copy_freeze_and_adapt_only_the_target_encoder(triples16, tmp
 
     val = dann_dataset("val", image_shape=(16, 16, 1), n=8, batch_size=4)
     assert set(model.evaluate(val, verbose=0, return_dict=True)) == SOURCE_KEYS
-    assert set(model.evaluate(triples16, verbose=0, return_dict=True)) == (
+    assert set(model.evaluate(domain_triples16, verbose=0, return_dict=True)) == (
         SOURCE_KEYS | TARGET_KEYS)
     images = next(iter(val))[0].numpy()
     assert model.segment(images[:2]).shape == (2, 16, 16, 1)
@@ -82,7 +77,7 @@ def test_two_stages_copy_freeze_and_adapt_only_the_target_encoder(triples16, tmp
     assert set(report) == {"target_dice", "target_dice_std", "source_dice", "source_dice_std",
                            "images", "stage"}
     with pytest.raises(ValueError, match="triples"):
-        model.fit(triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
+        model.fit(domain_triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
 
     # save/load restores the stage, the frozen source copy and the optimizers; float32 export
     loaded = assert_save_load_export(model, tmp_path, segment_probabilities, images[:4],
@@ -94,10 +89,10 @@ def test_two_stages_copy_freeze_and_adapt_only_the_target_encoder(triples16, tmp
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def test_losses_are_tzeng_eq_9_10_and_reach_only_the_target_encoder(triples16):
+def test_losses_are_tzeng_eq_9_10_and_reach_only_the_target_encoder(domain_triples16):
     """L_advD = -log D(M_s(x_s)) - log(1 - D(M_t(x_t))), L_advM = -log D(M_t(x_t))."""
     model = tiny(stage="target", norm="layer", adapted_levels=1)
-    source, _, target = next(iter(triples16))
+    source, _, target = next(iter(domain_triples16))
     d_losses, m_losses = model.adversarial_losses(source, target)
     real = model.discriminator(model.source_features(source)[1:])
     fake = model.discriminator(model.target_features(target)[1:])
@@ -128,10 +123,10 @@ def test_staged_recipe_steps():
         recipe_stages("adda_domain_shift", {"adapt": 3})
 
 
-def test_mixed_precision_step(triples16):
+def test_mixed_precision_step(domain_triples16):
     keras.mixed_precision.set_global_policy("mixed_float16")
     model = tiny(stage="target")
-    history = model.fit(triples16, epochs=1, verbose=0)
+    history = model.fit(domain_triples16, epochs=1, verbose=0)
     assert set(history.history) == TARGET_KEYS
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 

@@ -25,12 +25,6 @@ def tiny(**overrides):
     return advzoo.build("dann", **config)
 
 
-@pytest.fixture(scope="module")
-def triples16():
-    """(source image, source mask, target image) batches of the domain_shift phantom, 16x16."""
-    return dann_dataset(image_shape=(16, 16, 1), n=16, shuffle=False, batch_size=8)
-
-
 def test_gradient_reversal_is_identity_forward_and_negates_gradients():
     x = tf.constant([[1.0, -2.0, 3.0]])
     layer = GradientReversal(weight=0.5)
@@ -96,9 +90,9 @@ def test_fit_evaluate_with_schedule_on_default_data():
                            "images"}
 
 
-def test_reversed_gradient_reaches_the_feature_extractor(triples16):
+def test_reversed_gradient_reaches_the_feature_extractor(domain_triples16):
     """d(L_y + L_d)/d theta_f = dL_y - lambda dL_d (Ganin Eq. 13), dL_d for theta_d."""
-    image, mask, target = next(iter(triples16))
+    image, mask, target = next(iter(domain_triples16))
     model = tiny(multi_connected=False, norm="layer")
     assert model.feature_names == ("segmentor_up_out_act",)
 
@@ -121,19 +115,19 @@ def test_reversed_gradient_reaches_the_feature_extractor(triples16):
         np.testing.assert_allclose(total, domain, atol=1e-6)
 
 
-def test_source_only_baseline_never_reads_target_images(triples16):
+def test_source_only_baseline_never_reads_target_images(domain_triples16):
     baseline = tiny(lambda_domain=0.0)
     before = [w.copy() for w in baseline.domain_classifier.get_weights()]
-    nan_targets = triples16.map(lambda x, y, t: (x, y, t * np.nan))
+    nan_targets = domain_triples16.map(lambda x, y, t: (x, y, t * np.nan))
     history = baseline.fit(nan_targets, epochs=1, verbose=0)
     assert set(history.history) == {"loss", "ce", "dice"}
     assert np.isfinite(history.history["ce"][-1])
     assert set(baseline.evaluate(nan_targets, verbose=0, return_dict=True)) == {"loss", "ce", "dice"}
     for a, b in zip(before, baseline.domain_classifier.get_weights()):
         np.testing.assert_array_equal(a, b)
-    baseline.fit(triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
+    baseline.fit(domain_triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="triples"):
-        tiny().fit(triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
+        tiny().fit(domain_triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
 
 
 def test_3d_multi_connected():
@@ -150,17 +144,17 @@ def test_3d_multi_connected():
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 
 
-def test_save_load_and_float32_export(tmp_path, triples16):
+def test_save_load_and_float32_export(tmp_path, domain_triples16):
     model = tiny(lambda_domain=1.0)
-    model.fit(triples16, epochs=1, verbose=0)
-    images = next(iter(triples16))[2].numpy()
+    model.fit(domain_triples16, epochs=1, verbose=0)
+    images = next(iter(domain_triples16))[2].numpy()
     assert_save_load_export(model, tmp_path, segment_probabilities, images[:4])
 
 
-def test_mixed_precision_step(triples16):
+def test_mixed_precision_step(domain_triples16):
     keras.mixed_precision.set_global_policy("mixed_float16")
     model = tiny()
-    history = model.fit(triples16, epochs=1, verbose=0)
+    history = model.fit(domain_triples16, epochs=1, verbose=0)
     assert set(history.history) == KEYS
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 

@@ -28,12 +28,6 @@ def tiny(**overrides):
     return model
 
 
-@pytest.fixture(scope="module")
-def triples16():
-    """(source image, source mask, target image) batches of the domain_shift phantom, 16x16."""
-    return dann_dataset(image_shape=(16, 16, 1), n=16, shuffle=False, batch_size=8)
-
-
 def test_pmse_ignores_a_global_shift_but_not_a_change_of_shape():
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (2, 8, 8, 1)).astype("float32")
@@ -45,17 +39,18 @@ def test_pmse_ignores_a_global_shift_but_not_a_change_of_shape():
     np.testing.assert_allclose(content_similarity("l2", x, x + 0.3), 0.09, rtol=1e-5)
 
 
-def test_fit_evaluate_segment_translate(triples16):
+def test_fit_evaluate_segment_translate(domain_triples16):
     model = tiny(lambda_content=1.0)
     assert [i.shape[1:] for i in model.generator.inputs] == [(16, 16, 1), (3,)]
-    history = model.fit(triples16, epochs=1, verbose=0)
+    history = model.fit(domain_triples16, epochs=1, verbose=0)
     assert set(history.history) == KEYS | {"content_loss"}
     assert all(np.isfinite(v[-1]) for v in history.history.values())
     for player in model.players:  # one D-and-T step and one G step per batch (Sec. 3)
         assert int(getattr(model, f"{player}_optimizer").iterations) == 2
     val = dann_dataset("val", image_shape=(16, 16, 1), n=8, batch_size=4)
     assert set(model.evaluate(val, verbose=0, return_dict=True)) == {"ce", "dice"}
-    assert set(model.evaluate(triples16, verbose=0, return_dict=True)) == KEYS | {"content_loss"}
+    logs = model.evaluate(domain_triples16, verbose=0, return_dict=True)
+    assert set(logs) == KEYS | {"content_loss"}
     images = next(iter(val))[0].numpy()
     assert model.segment(images[:2]).shape == (2, 16, 16, 1)
     out = model.translate(images, seed=1)
@@ -72,9 +67,9 @@ def test_fit_evaluate_segment_translate(triples16):
                            "images"}
 
 
-def test_each_step_moves_only_its_players(triples16):
+def test_each_step_moves_only_its_players(domain_triples16):
     """Step 1 (Eq. 2 and 3): no gradient reaches G; step 2: G's loss is Eq. 6 seen from G."""
-    image, mask, target = next(iter(triples16))
+    image, mask, target = next(iter(domain_triples16))
     model = tiny(lambda_task=0.5, lambda_content=2.0, content_loss="l2")
     with tf.GradientTape() as tape:
         loss, logs = model.discriminator_and_task_losses(image, mask, target, training=False)
@@ -97,26 +92,26 @@ def test_each_step_moves_only_its_players(triples16):
     assert np.isfinite(logs["ce"])  # reported, not trained on
 
 
-def test_source_only_baseline_never_reads_target_images(triples16):
+def test_source_only_baseline_never_reads_target_images(domain_triples16):
     baseline = tiny(lambda_adv=0.0, noise_dim=0)
     before = [w.copy() for w in baseline.generator.get_weights() +
               baseline.discriminator.get_weights()]
-    nan_targets = triples16.map(lambda x, y, t: (x, y, t * np.nan))
+    nan_targets = domain_triples16.map(lambda x, y, t: (x, y, t * np.nan))
     history = baseline.fit(nan_targets, epochs=1, verbose=0)
     assert set(history.history) == {"ce", "dice"}
     assert np.isfinite(history.history["ce"][-1])
     for a, b in zip(before, baseline.generator.get_weights() +
                     baseline.discriminator.get_weights()):
         np.testing.assert_array_equal(a, b)
-    baseline.fit(triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
+    baseline.fit(domain_triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="triples"):
-        tiny().fit(triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
+        tiny().fit(domain_triples16.map(lambda x, y, t: (x, y)), epochs=1, verbose=0)
 
 
-def test_save_load_and_float32_export_of_segmentor_and_generator(tmp_path, triples16):
+def test_save_load_and_float32_export_of_segmentor_and_generator(tmp_path, domain_triples16):
     model = tiny()
-    model.fit(triples16.take(1), epochs=1, verbose=0)
-    images = next(iter(triples16))[2].numpy()
+    model.fit(domain_triples16.take(1), epochs=1, verbose=0)
+    images = next(iter(domain_triples16))[2].numpy()
     loaded = assert_save_load_export(model, tmp_path, segment_probabilities, images[:4],
                                      iterations={"generator": 1, "segmentor": 1})
     z = np.random.default_rng(0).uniform(-1, 1, (4, 3)).astype("float32")
@@ -130,10 +125,10 @@ def test_save_load_and_float32_export_of_segmentor_and_generator(tmp_path, tripl
         model.export(tmp_path / "x", network="discriminator")
 
 
-def test_mixed_precision_step(triples16):
+def test_mixed_precision_step(domain_triples16):
     keras.mixed_precision.set_global_policy("mixed_float16")
     model = tiny()
-    history = model.fit(triples16.take(1), epochs=1, verbose=0)
+    history = model.fit(domain_triples16.take(1), epochs=1, verbose=0)
     assert set(history.history) == KEYS
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 

@@ -175,6 +175,18 @@ def test_record_comparison_only_for_the_preset_recipe(tmp_path, monkeypatch):
                                                     "a": [0.1235, 0.5]}}
     assert sorted(p.name for p in folder.iterdir()) == ["metadata.json"]
 
+    from advzoo.readme import write_domain_shift_result
+
+    result = {"title": "t", "command": "c", "columns": ["a"], "rows": [{"a": 1}]}
+    write_domain_shift_result(tmp_path / "r.json", result, "dann_domain_shift", steps, [0, 2],
+                              "dann_domain_shift.py", {"source only": [0.25, 0.5]})
+    assert json.loads((tmp_path / "r.json").read_text())["rows"] == [{"a": 1}]
+    comparison = json.loads((folder / "metadata.json").read_text())["comparison"]
+    assert comparison == {"what": "test-split target-scanner Dice, same recipe and steps, per "
+                                  "seed [0, 2]",
+                          "command": "python benchmarks/dann_domain_shift.py",
+                          "source only": [0.25, 0.5]}
+
 
 def test_every_registered_preset_ships_verified_weights_of_its_recipe():
     """Each preset folder matches its registered recipe: hash, family and config, steps."""
