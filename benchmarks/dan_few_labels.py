@@ -20,17 +20,17 @@ import numpy as np
 
 import advzoo
 from advzoo.models.dan import labelled_count
+from advzoo.models.segmentation import task_segmentor_config
 from advzoo.readme import write_result
 from advzoo.recipes import fit_on_default_data
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 SEGMENTOR = {"generator_filters": 8, "discriminator_filters": 8, "norm": "batch"}
-# The built-in task is chosen by the segmentor's classes (`SegmentationMixin.dataset_options`).
+# The segmentor's shape and classes come from `task_segmentor_config`; its classes choose the
+# built-in training data (`SegmentationMixin.dataset_options`).
 TASKS = {
-    "vessels": {"config": {"image_shape": (32, 32, 3), "num_classes": 2},
-                "what": "retina vessels, 32x32", "result": "dan_few_labels.json"},
-    "organs": {"config": {"image_shape": (32, 32, 1), "num_classes": len(advzoo.data.CT_LABELS)},
-               "what": "CT organs, 8 labels, 32x32", "result": "dan_few_labels_organs.json"},
+    "vessels": {"what": "retina vessels, 32x32", "result": "dan_few_labels.json"},
+    "organs": {"what": "CT organs, 8 labels, 32x32", "result": "dan_few_labels_organs.json"},
 }
 LEARNING_RATE = 1e-3
 TRAIN_N = 512  # the retina and ct_slices train splits
@@ -41,7 +41,7 @@ def train_and_measure(task, adversarial_weight, fraction, steps, batch_size, see
     keras.utils.set_random_seed(seed)
     model = advzoo.get_family("dan").cls(seed=seed, adversarial_weight=adversarial_weight,
                                          objective=objective, **SEGMENTOR,
-                                         **TASKS[task]["config"])
+                                         **task_segmentor_config(task))
     model.compile(optimizers={p: keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
                               for p in model.players})
     start = time.perf_counter()

@@ -30,19 +30,18 @@ import keras
 import numpy as np
 
 import advzoo
+from advzoo.models.segmentation import task_segmentor_config
 from advzoo.readme import write_result
 from advzoo.recipes import fit_on_default_data
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 SEGMENTOR = {"generator_filters": 8, "norm": "batch"}
-# The built-in task is chosen by the segmentor's classes (`SegmentationMixin.dataset_options`).
+# The segmentor's shape and classes come from `task_segmentor_config`; its classes choose the
+# built-in training data (`SegmentationMixin.dataset_options`).
 TASKS = {
-    "vessels": {"config": {"image_shape": (32, 32, 3), "num_classes": 2},
-                "what": "retina vessels, 32x32", "data": "the retina phantom",
+    "vessels": {"what": "retina vessels, 32x32", "data": "the retina phantom",
                 "result": "segmentation_adversarial.json"},
-    "organs": {"config": {"image_shape": (32, 32, 1),
-                          "num_classes": len(advzoo.data.CT_LABELS)},
-               "what": "CT organs, 8 labels, 32x32", "data": "the ct_slices phantom",
+    "organs": {"what": "CT organs, 8 labels, 32x32", "data": "the ct_slices phantom",
                "result": "segmentation_adversarial_organs.json"},
 }
 LEARNING_RATE = 1e-3
@@ -58,7 +57,7 @@ MODELS = [
 
 def train_and_measure(family, config, task, steps, batch_size, seed, test_n):
     keras.utils.set_random_seed(seed)
-    model = advzoo.get_family(family).cls(seed=seed, **SEGMENTOR, **TASKS[task]["config"],
+    model = advzoo.get_family(family).cls(seed=seed, **SEGMENTOR, **task_segmentor_config(task),
                                           **config)
     model.compile(optimizers={p: keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
                               for p in model.players})
@@ -85,8 +84,8 @@ def main():
     args = parser.parse_args()
     rows, reference = [], None
     for name, family, config in MODELS:
-        reports = [train_and_measure(family, config, args.task, args.steps, args.batch_size, seed,
-                                     args.test_n) for seed in args.seeds]
+        reports = [train_and_measure(family, config, args.task, args.steps, args.batch_size,
+                                     seed, args.test_n) for seed in args.seeds]
         reference = reports[0]["reference_components"]
         row = {"model": name,
                "Dice": summary([r["dice"] for r in reports]),
@@ -105,7 +104,8 @@ def main():
                  f"cross-entropy only ({task['what']})",
         "command": "python benchmarks/segmentation_adversarial.py "
                    + ("" if args.task == "vessels" else f"--task {args.task} ")
-                   + f"--steps {args.steps} --batch-size {args.batch_size} --seeds {seeds} --test-n {args.test_n}",
+                   + f"--steps {args.steps} --batch-size {args.batch_size} --seeds {seeds} "
+                     f"--test-n {args.test_n}",
         "columns": list(rows[0]),
         "rows": rows,
         "note": f"{args.steps} steps of batch {args.batch_size} per model and seed (seeds {seeds}: "

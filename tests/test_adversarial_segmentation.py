@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 import advzoo
-from advzoo.models.segmentation import segmentation_arrays
+from advzoo.models.segmentation import (segmentation_arrays, task_for,
+                                        task_segmentor_config)
 from conftest import (assert_mirrored_matches_single, assert_save_load_export,
                       segment_probabilities, segmentor_without_dice)
 
@@ -100,6 +101,17 @@ def test_ce_only_baseline_and_adversarial_only(vessels16):
     assert set(history.history) == KEYS
     np.testing.assert_allclose(history.history["s_loss"], 0.1 * np.array(history.history["adversarial"]),
                                rtol=1e-5)
+
+
+def test_task_segmentor_config_matches_the_built_in_data():
+    for task in ("vessels", "organs"):
+        config = task_segmentor_config(task, size=32)
+        assert task_for(config["num_classes"]) == task
+        images, masks = segmentation_arrays("test", config["image_shape"], task, n=2)
+        assert images.shape == (2, *config["image_shape"])
+    assert task_segmentor_config("organs")["num_classes"] == len(advzoo.data.CT_LABELS)
+    with pytest.raises(advzoo.AdvzooError, match="vessel"):
+        task_segmentor_config("vessel")
 
 
 def test_organs_multiclass_3d():

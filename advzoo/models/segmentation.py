@@ -41,6 +41,14 @@ def task_for(num_classes: int) -> str:
     return "vessels" if num_classes == 2 else "organs"
 
 
+def task_segmentor_config(task: str, size: int = 32) -> dict:
+    """`image_shape` and `num_classes` of a 2D segmentor for built-in `task` at size x size: the
+    RGB retina for vessels (2 classes), one-channel CT slices for organs (8 labels)."""
+    check_choice("task", task, TASKS)
+    return {"image_shape": (size, size, 3 if task == "vessels" else 1),
+            "num_classes": TASK_CLASSES[task]}
+
+
 def segmentation_arrays(split: str = "train", image_shape=(32, 32, 3), task: str = "vessels",
                         n: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(images in [-1, 1], masks) numpy arrays of a built-in segmentation task.
