@@ -150,10 +150,36 @@ def test_mirrored_strategy_on_two_cpus_matches_single_device():
     (dict(lambda_l1=0, lambda_adversarial=0), "no loss"),
     (dict(source_shape=(16, 16)), r"\(H, W, C\) for 2D or \(D, H, W, C\)"),
     (dict(task="ct"), "Unknown task"),
+    (dict(task="lowdose_ct", window=(240, -160)), r"window must be \(lo, hi\) in HU with lo < hi"),
+    (dict(task="lowdose_ct", window="soft"), r"window must be \(lo, hi\) in HU, got 'soft'"),
+    (dict(task="csmri", window=(-160, 240)), r"task 'csmri' has none; the CT tasks are"),
 ])
 def test_bad_configuration_fails_at_build_time(bad, match):
     with pytest.raises(ValueError, match=match):
         tiny(**bad)
+
+
+def test_window_scales_the_ct_data_and_the_report_in_hu():
+    """A soft-tissue `window` reaches the default data, `sample_report`'s MAE in HU and the saved
+    config."""
+    window = (-160.0, 240.0)
+    model = tiny(task="lowdose_ct", window=window, lambda_adversarial=0.0,
+                 source_shape=(32, 32, 1))
+    low, routine = next(iter(advzoo.get_family("pix2pix").dataset(model, n=4, batch_size=4,
+                                                                  shuffle=False)))
+    arr = advzoo.data.lowdose_ct_arrays("train", n=4, size=32)
+    np.testing.assert_allclose(low, advzoo.data.hu_to_unit(arr["low"], window), atol=1e-6)
+    np.testing.assert_allclose(routine, advzoo.data.hu_to_unit(arr["routine"], window), atol=1e-6)
+    report = model.sample_report(n=4)
+    test = advzoo.data.lowdose_ct_arrays("test", n=4, size=32)
+    # the report's HU are those the model sees: clipped to the window
+    expected = advzoo.metrics.mae_hu(np.clip(test["routine"], *window),
+                                     np.clip(test["low"], *window))
+    assert report["input_mae_hu"] == pytest.approx(expected, rel=1e-4)
+    assert report["input_mae_hu"] < advzoo.metrics.mae_hu(test["routine"], test["low"])
+    restored = type(model).from_config(model.get_config())
+    assert restored.window == window and restored.dataset_options()["window"] == window
+    assert tiny(task="lowdose_ct").window == advzoo.data.CT_WINDOW
 
 
 def test_3d_needs_a_3d_task():

@@ -140,7 +140,7 @@ def test_mirrored_strategy_on_two_cpus_matches_single_device():
     (dict(objective="wgan_gp", discriminator_norm="batch"), "batch norm"),
     (dict(image_shape=(30, 30, 1), n_layers=2), "multiple of 4"),
     (dict(objective="lsgn"), r"Did you mean 'lsgan'"),
-    (dict(window=(240, -160)), r"window must be \(low, high\) in HU"),
+    (dict(window=(240, -160)), r"window must be \(lo, hi\) in HU with lo < hi"),
 ])
 def test_bad_configuration_fails_at_build_time(bad, match):
     with pytest.raises(ValueError, match=match):

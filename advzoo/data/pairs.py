@@ -13,6 +13,11 @@ entry point the translation families share.
 `ndim=3` is available for `mr_to_ct` (3D `mr_slices` volumes) and `lowdose_ct`
 (`lowdose_ct_3d_arrays`: CT phantom volumes with image-domain noise, not a radon/FBP simulation).
 
+The CT images (the target of `mr_to_ct`, both sides of `lowdose_ct`) are mapped from HU to [-1, 1]
+through `window` (default `CT_WINDOW`, [-1024, 1024]). A soft-tissue window such as (-160, 240)
+makes the low-dose noise (about 19 HU) five times larger in the scaled images, at the price of
+clipping air and bone.
+
 `paired=False` gives unaligned data for simgan/cyclegan: the target of each pair comes from other
 subjects (for `mr_to_ct` the phantom draws other subjects; for the others the targets are
 permuted by a seeded permutation, so no target is the source's own).
@@ -22,10 +27,13 @@ from __future__ import annotations
 import numpy as np
 
 from advzoo.data._common import as_dataset
+from advzoo.data.scaling import CT_WINDOW
 from advzoo.errors import AdvzooError, check_choice
 
 TASKS = ("mr_to_ct", "lowdose_ct", "sketch_xray", "csmri")
 TASKS_3D = ("mr_to_ct", "lowdose_ct")
+#: Tasks with CT images in HU, which `window` maps to [-1, 1] (MAE is also reported in HU).
+CT_TASKS = ("mr_to_ct", "lowdose_ct")
 
 #: Noise sd (HU) of the 2D `lowdose_ct` phantom at routine dose in soft tissue and liver, as a
 #: function of the image side: 9.6 HU at 32 and 13.5 HU at 64 (measured on its val split, low -
@@ -111,18 +119,37 @@ def lowdose_ct_3d_arrays(split: str = "train", n: int | None = None, size: int =
     return {"low": low, "routine": routine, "phantom": phantom, "labels": ct["labels"]}
 
 
+def ct_window(window, task: str) -> tuple[float, float]:
+    """`window` checked for `task`: (lo, hi) in HU with lo < hi; None gives `CT_WINDOW`. A window
+    other than the default is refused for tasks without CT images (it would be ignored)."""
+    check_choice("task", task, TASKS)
+    if window is None:
+        return tuple(CT_WINDOW)
+    try:
+        lo, hi = (float(w) for w in window)
+    except (TypeError, ValueError):
+        raise AdvzooError(f"window must be (lo, hi) in HU, got {window!r}") from None
+    if not lo < hi:
+        raise AdvzooError(f"window must be (lo, hi) in HU with lo < hi, got {window!r}")
+    if task not in CT_TASKS and (lo, hi) != tuple(CT_WINDOW):
+        raise AdvzooError(f"window={window!r} sets the HU window of CT images, but task {task!r} "
+                          f"has none; the CT tasks are {', '.join(repr(t) for t in CT_TASKS)}")
+    return lo, hi
+
+
 def translation_pairs_arrays(task: str = "mr_to_ct", split: str = "train", n: int | None = None,
                              size: int = 64, ndim: int = 2, paired: bool = True,
-                             seed: int = 0, **options) -> tuple[np.ndarray, np.ndarray]:
+                             seed: int = 0, window=None, **options) -> tuple[np.ndarray, np.ndarray]:
     """(source, target) float32 arrays in [-1, 1] of `task` (see the module table).
 
-    `options` go to the phantom (e.g. `dose` for lowdose_ct, `acceleration` for csmri, `contrast`
-    for mr_to_ct). `ndim=3` is available for `mr_to_ct` and `lowdose_ct` (the latter from
-    `lowdose_ct_3d_arrays`: image-domain noise on CT phantom volumes).
+    `window` (lo, hi) in HU maps the CT images of the CT tasks (`CT_TASKS`) to [-1, 1] (default
+    `CT_WINDOW`). `options` go to the phantom (e.g. `dose` for lowdose_ct, `acceleration` for
+    csmri, `contrast` for mr_to_ct). `ndim=3` is available for `mr_to_ct` and `lowdose_ct` (the
+    latter from `lowdose_ct_3d_arrays`: image-domain noise on CT phantom volumes).
     """
     from advzoo import data as zd
 
-    check_choice("task", task, TASKS)
+    window = ct_window(window, task)
     if ndim not in (2, 3):
         raise AdvzooError(f"ndim must be 2 or 3, got {ndim!r}")
     if ndim == 3 and task not in TASKS_3D:
@@ -131,11 +158,11 @@ def translation_pairs_arrays(task: str = "mr_to_ct", split: str = "train", n: in
     if task == "mr_to_ct":
         arr = zd.mr_slices_arrays(split, n=n, size=size, ndim=ndim, paired=paired, seed=seed,
                                   **options)
-        return zd.mr_to_unit(arr["mr"]), zd.hu_to_unit(arr["ct"])
+        return zd.mr_to_unit(arr["mr"]), zd.hu_to_unit(arr["ct"], window)
     if task == "lowdose_ct":
         make = zd.lowdose_ct_arrays if ndim == 2 else lowdose_ct_3d_arrays
         arr = make(split, n=n, size=size, seed=seed, **options)
-        source, target = zd.hu_to_unit(arr["low"]), zd.hu_to_unit(arr["routine"])
+        source, target = zd.hu_to_unit(arr["low"], window), zd.hu_to_unit(arr["routine"], window)
     elif task == "sketch_xray":
         arr = zd.sketch_xray_arrays(split, n=n, size=size, seed=seed, **options)
         source, target = zd.to_unit(arr["sketches"], 0.0, 1.0), zd.to_unit(arr["xrays"], 0.0, 1.0)
@@ -150,9 +177,9 @@ def translation_pairs_arrays(task: str = "mr_to_ct", split: str = "train", n: in
 def translation_pairs(task: str = "mr_to_ct", split: str = "train", n: int | None = None,
                       size: int = 64, ndim: int = 2, paired: bool = True,
                       batch_size: int | None = None, shuffle: bool | None = None, seed: int = 0,
-                      **options):
+                      window=None, **options):
     """`translation_pairs_arrays` as a `tf.data.Dataset` of (source, target)."""
     source, target = translation_pairs_arrays(task, split, n=n, size=size, ndim=ndim,
-                                              paired=paired, seed=seed, **options)
+                                              paired=paired, seed=seed, window=window, **options)
     return as_dataset((source, target), batch_size=batch_size,
                       shuffle=(split == "train") if shuffle is None else shuffle, seed=seed)

@@ -39,7 +39,8 @@ import numpy as np
 import tensorflow as tf
 
 from advzoo import losses
-from advzoo.data.pairs import TASKS, TASKS_3D, translation_pairs, translation_pairs_arrays
+from advzoo.data.pairs import (CT_TASKS, TASKS, TASKS_3D, ct_window, translation_pairs,
+                               translation_pairs_arrays)
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.networks.common import validate_norm
 from advzoo.networks.translation import build_generator, patchgan, spatial_rank
@@ -48,16 +49,16 @@ from advzoo.zoo import register_family
 
 DISCRIMINATORS = ("patch", "image")
 VOXEL_LOSSES = ("l1", "l2")
-#: Tasks whose targets are CT in the HU window [-1024, 1024] (MAE is also reported in HU).
-CT_TASKS = ("mr_to_ct", "lowdose_ct")
 
 
 def pix2pix_dataset(split: str = "train", batch_size: int | None = None, task: str = "mr_to_ct",
-                    size: int = 64, ndim: int = 2, shuffle: bool | None = None, seed: int = 0,
-                    **options):
-    """(source, target) pairs in [-1, 1] of `advzoo.data.translation_pairs` (paired)."""
+                    size: int = 64, ndim: int = 2, window=None, shuffle: bool | None = None,
+                    seed: int = 0, **options):
+    """(source, target) pairs in [-1, 1] of `advzoo.data.translation_pairs` (paired); `window`
+    (HU) maps the CT images of the CT tasks."""
     return translation_pairs(task=task, split=split, size=size, ndim=ndim, paired=True,
-                             batch_size=batch_size, shuffle=shuffle, seed=seed, **options)
+                             batch_size=batch_size, shuffle=shuffle, seed=seed, window=window,
+                             **options)
 
 
 def _shape(value, what: str) -> tuple:
@@ -111,6 +112,10 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
         residual: G predicts target - source (needs source channels >= target channels).
         task: the default dataset's task (`translation_pairs`), used by `fit_on_default_data`,
             the CLI and `sample_report`; it does not change the networks.
+        window: (lo, hi) HU window through which the CT tasks' built-in data and
+            `sample_report` map CT to [-1, 1] (None: [-1024, 1024]). A soft-tissue window such
+            as (-160, 240) makes low-dose noise 5x larger in the scaled images but clips air and
+            bone; `translate` then expects inputs scaled through the same window.
     """
 
     players = ("discriminator", "generator")
@@ -125,7 +130,7 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
                  n_critic: int | None = None, lambda_adversarial: float = 1.0,
                  lambda_l1: float = 100.0, lambda_perceptual: float = 0.0,
                  perceptual_layer: str = "act1b", voxel_loss: str = "l1", residual: bool = False,
-                 task: str = "mr_to_ct", seed: int | None = None, **kwargs):
+                 task: str = "mr_to_ct", window=None, seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
         source_shape = _shape(source_shape, "source_shape")
         ndim = len(source_shape) - 1
@@ -137,7 +142,7 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
         check_choice("generator", generator, ("unet", "resnet"))
         check_choice("discriminator", discriminator, DISCRIMINATORS)
         check_choice("voxel_loss", voxel_loss, VOXEL_LOSSES)
-        check_choice("task", task, TASKS)
+        self.window = ct_window(window, task)
         for name, value in (("generator_filters", generator_filters),
                             ("discriminator_filters", discriminator_filters)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -200,7 +205,8 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
             norm=norm, discriminator_norm=discriminator_norm, dropout=dropout,
             lambda_adversarial=lambda_adversarial, lambda_l1=lambda_l1,
             lambda_perceptual=lambda_perceptual, perceptual_layer=perceptual_layer,
-            voxel_loss=voxel_loss, residual=self.residual, task=task)
+            voxel_loss=voxel_loss, residual=self.residual, task=task,
+            window=None if window is None else self.window)
         self.players_ready()
         self.add_image_metrics()
 
@@ -215,7 +221,8 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
         if len(sides) != 1 or self.source_shape[-1] != 1 or self.target_shape[-1] != 1:
             raise AdvzooError(f"the built-in pairs are square/cubic, one channel; this model has "
                               f"source_shape {self.source_shape}: pass your own pairs to fit()")
-        return {"task": self.task, "size": self.source_shape[0], "ndim": self.ndim}
+        return {"task": self.task, "size": self.source_shape[0], "ndim": self.ndim,
+                "window": self.window}
 
     # -- losses of one step (Isola Eq. 6) ------------------------------------------------------
 
@@ -287,13 +294,13 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
     def sample_report(self, n: int | None = None, seed: int = 0, batch_size: int = 32) -> dict:
         """PSNR / SSIM (data range 2) / MAE in [-1, 1] of G(source) and of the source itself
         against the target on the test split of the default data (`task`); MAE in HU as well for
-        the CT tasks (`advzoo.metrics.mae_hu`, window [-1024, 1024])."""
+        the CT tasks (`advzoo.metrics.mae_hu`, through the model's `window`)."""
         from advzoo.metrics import mae_hu, psnr, ssim
 
         options = self.dataset_options()
         source, target = translation_pairs_arrays(options["task"], "test", n=n,
                                                   size=options["size"], ndim=options["ndim"],
-                                                  seed=seed)
+                                                  window=self.window, seed=seed)
         output = self.translate(np.clip(source, -1.0, 1.0), batch_size=batch_size)
         report = {}
         for prefix, image in (("", output), ("input_", source)):
@@ -301,7 +308,8 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
             report[f"{prefix}ssim"] = float(np.mean(ssim(target, image, 2.0, per_image=True)))
             report[f"{prefix}mae"] = float(np.mean(np.abs(target - image)))
             if self.task in CT_TASKS:
-                report[f"{prefix}mae_hu"] = mae_hu(target, image, from_unit=True)
+                report[f"{prefix}mae_hu"] = mae_hu(target, image, from_unit=True,
+                                                   window=self.window)
         report["test_images"] = int(len(source))
         report["task"] = self.task
         if self.lambda_perceptual:

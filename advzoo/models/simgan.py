@@ -39,6 +39,7 @@ import tensorflow as tf
 
 from advzoo import data as zoo_data
 from advzoo import networks
+from advzoo.data.pairs import ct_window
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.layers import ImagePool
 from advzoo.training import AdversarialModel
@@ -64,20 +65,9 @@ def simgan_dataset(split: str = "train", batch_size: int | None = None, image_sh
         raise AdvzooError(f"simgan has built-in data for image_shape (S, S, 1), not "
                           f"{image_shape}; pass your own (source, target) dataset to fit().")
     paired = split != "train" if paired is None else bool(paired)
-    window = tuple(float(w) for w in window)
-    if task == "lowdose_ct" and window != tuple(CT_WINDOW):
-        from advzoo.data._common import as_dataset
-        from advzoo.data.pairs import _derangement
-
-        arr = zoo_data.lowdose_ct_arrays(split, n=n, size=image_shape[0], seed=seed, **options)
-        source = zoo_data.hu_to_unit(arr["low"], window).astype(np.float32)
-        target = zoo_data.hu_to_unit(arr["routine"], window).astype(np.float32)
-        if not paired:  # the same subjects' permutation as translation_pairs(paired=False)
-            target = target[_derangement(len(target), seed)]
-        return as_dataset((source, target), batch_size=batch_size,
-                          shuffle=(split == "train") if shuffle is None else shuffle, seed=seed)
     return zoo_data.translation_pairs(task, split, n=n, size=image_shape[0], paired=paired,
-                                      batch_size=batch_size, shuffle=shuffle, seed=seed, **options)
+                                      batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                      window=window, **options)
 
 
 @keras.saving.register_keras_serializable(package="advzoo")
@@ -128,9 +118,7 @@ class SimGAN(TranslationMixin, AdversarialModel):
                               f"images), got {pool_size!r}")
         if not float(lambda_l1) >= 0:
             raise AdvzooError(f"lambda_l1 must be >= 0, got {lambda_l1!r}")
-        window = tuple(float(w) for w in window)
-        if len(window) != 2 or not window[0] < window[1]:
-            raise AdvzooError(f"window must be (low, high) in HU with low < high, got {window}")
+        window = ct_window(window, "lowdose_ct")
         self.image_shape, self.lambda_l1, self.pool_size = image_shape, float(lambda_l1), pool_size
         self.window = window
         d_norm = networks.discriminator_norm_for(discriminator_norm,
