@@ -42,7 +42,7 @@ setup(
     extras_require={
         "medical": MEDICAL,
         "notebooks": NOTEBOOKS,
-        "dev": ["pytest>=8.0", "pytest-timeout>=2.3", *MEDICAL, *NOTEBOOKS],
+        "dev": ["pytest>=8.0", "pytest-timeout>=2.3", "pytest-xdist>=3.5", *MEDICAL, *NOTEBOOKS],
     },
     entry_points={"console_scripts": ["advzoo=advzoo.cli:main"]},
     classifiers=[
