@@ -58,6 +58,17 @@ def preset_table() -> str:
     return "\n".join(rows)
 
 
+def standard_error_text(values) -> str:
+    """" ± x.xxx s.e.": the standard error of the mean of `values` (sample sd / sqrt(n)), for a
+    benchmark's note on per-seed gains; "" for fewer than 2 values."""
+    import numpy as np
+
+    values = np.asarray(values, np.float64)
+    if values.size < 2:
+        return ""
+    return f" ± {values.std(ddof=1) / np.sqrt(values.size):.3f} s.e."
+
+
 def write_result(path, result: dict) -> pathlib.Path:
     """Write one benchmark's result file in the form `results_tables` reads.
 

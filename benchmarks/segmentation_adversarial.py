@@ -32,7 +32,7 @@ import numpy as np
 
 import advzoo
 from advzoo.models.segmentation import task_segmentor_config
-from advzoo.readme import write_result
+from advzoo.readme import standard_error_text, write_result
 from advzoo.recipes import fit_on_default_data
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -81,8 +81,8 @@ def paired_summary(by_model: dict) -> str:
     for name, reports in list(by_model.items())[1:]:
         gain = np.array([r["dice"] - b["dice"] for r, b in zip(reports, base)])
         fewer = sum(r["component_excess"] < b["component_excess"] for r, b in zip(reports, base))
-        error = (f" ± {gain.std(ddof=1) / np.sqrt(len(gain)):.3f} s.e." if len(gain) > 1 else "")
-        parts.append(f"{name.split(' (')[0]}: Dice {gain.mean():+.3f}{error} (higher on "
+        parts.append(f"{name.split(' (')[0]}: Dice {gain.mean():+.3f}"
+                     f"{standard_error_text(gain)} (higher on "
                      f"{int((gain > 0).sum())}/{len(gain)} seeds), component excess lower on "
                      f"{fewer}/{len(gain)} seeds")
     return "Against CE only, paired by seed: " + "; ".join(parts) + "."

@@ -156,6 +156,14 @@ def test_benchmark_result_written_and_rendered_as_a_readme_table(tmp_path, capsy
     assert not (tmp_path / "bad.json").exists()
 
 
+def test_standard_error_text_of_per_seed_gains():
+    from advzoo.readme import standard_error_text
+
+    # sd (ddof=1) of [0.1, 0.2, 0.3] is 0.1; / sqrt(3)
+    assert standard_error_text([0.1, 0.2, 0.3]) == " ± 0.058 s.e."
+    assert standard_error_text([0.5]) == ""
+
+
 def test_record_comparison_only_for_the_preset_recipe(tmp_path, monkeypatch):
     import json
 
