@@ -28,7 +28,7 @@ import pathlib
 import numpy as np
 
 import advzoo
-from advzoo.data import CT_WINDOW, lowdose_ct_arrays, translation_pairs_arrays, unit_to_hu
+from advzoo.data import CT_WINDOW, lowdose_ct_arrays, pairs, translation_pairs_arrays, unit_to_hu
 from advzoo.metrics import feature_distances, mae_hu, psnr, ssim
 from advzoo.readme import write_result
 from advzoo.recipes import train_recipe
@@ -38,8 +38,11 @@ RESULTS = pathlib.Path(__file__).parent / "results"
 PRESETS = {"mr_to_ct": "pix2pix_mr_to_ct", "lowdose_ct": "pix2pix_lowdose_ct",
            "sketch_xray": "pix2pix_sketch_xray", "csmri": "pix2pix_csmri",
            "wgan_vgg": "wgan_vgg_lowdose_ct"}  # Yang's WGAN-VGG, a pix2pix preset (low-dose CT)
-CT_TASKS = ("mr_to_ct", "lowdose_ct", "wgan_vgg")
-LOWDOSE_TASKS = ("lowdose_ct", "wgan_vgg")
+# the benchmark's tasks whose presets train on CT data (`advzoo.data.pairs.CT_TASKS`), and those
+# of them on low-dose CT
+DATA_TASK = {task: advzoo.get_preset(name).dataset["task"] for task, name in PRESETS.items()}
+CT_TASKS = tuple(task for task, data in DATA_TASK.items() if data in pairs.CT_TASKS)
+LOWDOSE_TASKS = tuple(task for task, data in DATA_TASK.items() if data == "lowdose_ct")
 
 
 def gradient_magnitude(images) -> float:
