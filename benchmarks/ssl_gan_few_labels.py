@@ -23,7 +23,7 @@ import numpy as np
 
 import advzoo
 from advzoo.models.dan import labelled_count
-from advzoo.readme import standard_error_text, write_result
+from advzoo.readme import gain_by_fraction_text, write_result
 from advzoo.recipes import fit_on_default_data
 
 RESULT = pathlib.Path(__file__).parent / "results" / "ssl_gan_few_labels.json"
@@ -44,10 +44,8 @@ TRIALS = ("Trials before this run (5 % labels, seed 0, Adam(1e-3); ssl_gan vs. s
 
 def gain_summary(gains: dict) -> str:
     """'Gain of ssl_gan over supervised-only: ...' per labelled fraction, from per-seed gains."""
-    parts = [f"{fraction:g}: {g.mean():+.3f}{standard_error_text(g)} mean ({int((g > 0).sum())}/"
-             f"{len(g)} seeds up)" for fraction, g in gains.items()]
     return "Test-accuracy gain of ssl_gan over supervised-only, by labelled fraction (paired by " \
-        "seed; s.e. = standard error of the mean gain): " + "; ".join(parts) + "."
+        "seed; s.e. = standard error of the mean gain): " + gain_by_fraction_text(gains) + "."
 
 
 def train_and_measure(lambda_unsupervised, fraction, steps, batch_size, seed):

@@ -74,7 +74,7 @@ def test_domain_adaptation_notebook(tmp_path):
     notebook, outputs = run_notebook("domain_adaptation.ipynb", tmp_path, 180)
     for printed in ("source-only: target Dice", "DANN: target Dice", "ADDA: target Dice",
                     "PixelDA: target Dice", "Dice on the user's scanner",
-                    "test Dice with 5 % labels", "test accuracy with 5 % labels",
+                    "test Dice with 50 % labels", "test accuracy with 5 % labels",
                     "fine-tuned with 1 % labels", "SavedModel output (4, 32, 32, 1) float32",
                     "classifier SavedModel output (4, 10)"):
         assert printed in outputs

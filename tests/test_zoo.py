@@ -164,6 +164,16 @@ def test_standard_error_text_of_per_seed_gains():
     assert standard_error_text([0.5]) == ""
 
 
+def test_gain_by_fraction_text_counts_seeds_with_a_gain():
+    import numpy as np
+
+    from advzoo.readme import gain_by_fraction_text
+
+    text = gain_by_fraction_text({0.05: np.array([0.1, 0.2, 0.3]), 0.5: [-0.1, 0.0]})
+    assert text == ("0.05: +0.200 ± 0.058 s.e. mean (3/3 seeds up); "
+                    "0.5: -0.050 ± 0.050 s.e. mean (0/2 seeds up)")
+
+
 def test_record_comparison_only_for_the_preset_recipe(tmp_path, monkeypatch):
     import json
 
