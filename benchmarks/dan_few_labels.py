@@ -88,8 +88,9 @@ def main():
     fractions = " ".join(f"{f:g}" for f in args.fractions)
     task = TASKS[args.task]
     vessel_trials = (
-        " Trials at 0.05 labelled (seed 0, 500 steps, lsgan): D on the prediction alone (input_mode='mask', so it "
-        "cannot memorise the 26 labelled images) gave 0.322 at lambda 0.05 and 0.296 at 0.02; "
+        " Trials at 0.05 labelled (seed 0, 500 steps, lsgan): D on the prediction alone "
+        "(input_mode='mask', so it cannot memorise the 26 labelled images) gave 0.322 at lambda "
+        "0.05 and 0.296 at 0.02; "
         "the concat D at lambda 0.005 gave 0.375: Dice falls steadily with lambda below "
         "supervised-only (0.422).") if args.task == "vessels" else ""
     result = {
