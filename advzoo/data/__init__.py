@@ -44,3 +44,7 @@ __all__ = ["digits", "digits_arrays", "ring", "ring_arrays", "ring_centres", "mo
 from advzoo.data.lesion_pairs import lesion_pairs, lesion_pairs_arrays  # noqa: E402
 
 __all__ += ["lesion_pairs", "lesion_pairs_arrays"]
+
+from advzoo.data.folders import folder_arrays, labelled_folders, paired_folders, unpaired_folders  # noqa: E402
+
+__all__ += ["paired_folders", "unpaired_folders", "labelled_folders", "folder_arrays"]
