@@ -24,7 +24,8 @@ def export_inference_model(model, filepath, overwrite: bool = False,
     """Write `model.inference_model()` (or `network`) to `filepath` as a SavedModel.
 
     The SavedModel has one endpoint, `serve` (also the `serving_default` signature), taking the
-    network's inputs as float32 tensors with a free batch axis. Load it anywhere with
+    network's inputs as float32 tensors with a free batch axis, and free spatial axes for the
+    fully convolutional (size-free) families: (None, None, None, C) in 2D, one more None in 3D. Load it anywhere with
     `tf.saved_model.load(path).serve(x)`.
 
     The folder is written beside `filepath` and renamed into place: an interrupted export leaves
@@ -36,9 +37,6 @@ def export_inference_model(model, filepath, overwrite: bool = False,
         raise AdvzooError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it.")
     specs = [tf.TensorSpec((None, *t.shape[1:]), tf.float32, name=t.name.split(":")[0])
              for t in network.inputs]
-    if any(None in s.shape[1:] for s in specs):
-        raise AdvzooError(f"{network.name} has inputs with unknown sizes {[s.shape for s in specs]}; "
-                          "build the model with fixed shapes before exporting.")
     compute_dtype = network.dtype_policy.compute_dtype
 
     @tf.function(input_signature=specs)

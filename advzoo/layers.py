@@ -313,6 +313,13 @@ class ImagePool(keras.layers.Layer):
             return images
         import tensorflow as tf
 
+        got = tuple(images.shape[1:])
+        if any(g is not None and g != s for g, s in zip(got, self.image_shape)):
+            raise ValueError(
+                f"{self.name} holds images of shape {self.image_shape} (the model's image "
+                f"shape), got {got}. The networks take any size, but the pool's buffer is "
+                "sized once: to train at another size, build the model at it, e.g. "
+                "advzoo.load(preset, image_shape=...), which keeps the preset's weights.")
         batch = tf.shape(images)[0]
         stored = tf.cast(self.images.value, images.dtype)
         slot = self.count.value + tf.range(batch)
@@ -373,3 +380,37 @@ class GradientReversal(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "weight": self.weight}
+
+
+@keras.saving.register_keras_serializable(package="advzoo")
+class ResizeLike(keras.layers.Layer):
+    """`ResizeLike()([x, reference])`: x resized (bilinear) to the spatial size of `reference`,
+    2D or 3D, channels last.
+
+    Lets a map of a fixed size (PixelDA's noise channel, made by a dense layer at the size the
+    model was built at) follow an image of any size, so a fully convolutional generator stays
+    size-free. At equal sizes bilinear resizing is the identity, so weights trained at the
+    nominal size give the same outputs there.
+    """
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        x, reference = inputs
+        target = tf.shape(reference)[1:-1]
+        if len(x.shape) == 4:
+            return tf.image.resize(x, target)
+        # 3D: (H, W) for every depth slice, then depth for every row
+        shape = tf.shape(x)
+        n, d, c = shape[0], shape[1], x.shape[-1]
+        hw = tf.image.resize(tf.reshape(x, tf.concat([[n * d], shape[2:4], [c]], 0)), target[1:])
+        hw = tf.reshape(hw, tf.concat([[n, d], target[1:], [c]], 0))
+        rows = tf.reshape(tf.transpose(hw, [0, 2, 1, 3, 4]), tf.stack(
+            [n * target[1], d, target[2], c]))
+        rows = tf.image.resize(rows, tf.stack([target[0], target[2]]))
+        rows = tf.reshape(rows, tf.stack([n, target[1], target[0], target[2], c]))
+        return tf.transpose(rows, [0, 2, 1, 3, 4])
+
+    def compute_output_shape(self, input_shapes):
+        x, reference = input_shapes
+        return (x[0], *reference[1:-1], x[-1])

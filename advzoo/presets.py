@@ -7,6 +7,43 @@ import dataclasses
 
 from advzoo.zoo import Preset, register_preset
 
+# --- input contracts (advzoo.contract): each image-to-image preset's physical units ------------
+# The windows are those of the presets' training data. MR has no absolute units, so MR inputs are
+# stretched per image from their 1st..99th percentile onto the training images' mean 1st and 99th
+# percentiles (`reference`, measured on each preset's train split at 32x32).
+
+def _side(modality: str, units: str, window, normalise: str = "window", reference=None) -> dict:
+    side = {"modality": modality, "units": units, "window": list(window)}
+    if normalise != "window":
+        side["normalise"] = normalise
+    if reference is not None:
+        side["reference"] = list(reference)
+    return side
+
+
+CT_HU = _side("CT", "HU", (-1024.0, 1024.0))
+CT_SOFT_TISSUE = _side("CT", "HU", (-160.0, 240.0))  # the lesion presets' soft-tissue window
+MR_AU = _side("MR", "a.u.", (0.0, 1.5), "percentile", (0.004, 1.059))  # mr_slices T1
+MR_LOW_RES = _side("MR (T2, low resolution)", "a.u.", (0.0, 1.5), "percentile", (0.007, 0.624))
+MR_ZERO_FILLED = _side("MR (zero-filled, under-sampled k-space)", "a.u.", (0.0, 1.5),
+                       "percentile", (0.008, 0.676))
+MR_OUT = _side("MR", "a.u.", (0.0, 1.5))
+RGB_8BIT = _side("fundus photograph (RGB)", "8-bit intensity", (0.0, 255.0))
+# the adaptation presets segment the target scanner's images (p1..p99 0.0..0.595 there)
+DOMAIN_SHIFT = _side("CT (domain_shift target scanner)", "a.u.", (0.0, 1.0), "percentile",
+                     (0.0, 0.595))
+SKETCH = _side("bone sketch", "intensity", (0.0, 1.0), "minmax")
+XRAY = _side("X-ray", "intensity", (0.0, 1.0))
+
+
+def _labels(*classes: str) -> dict:
+    return {"kind": "labels", "classes": list(classes)}
+
+
+def _contract(source: dict, target: dict) -> dict:
+    return {"input": source, "output": target}
+
+
 GAN_DIGITS_DCGAN = register_preset(Preset(
     name="gan_digits_dcgan",
     family="gan",
@@ -161,6 +198,7 @@ ANOGAN_LESIONS = register_preset(Preset(
 # --- pix2pix (METHODS.md section C): paired translation, and the wgan_vgg preset ---------------
 
 _PIX2PIX_2D = {"source_shape": (32, 32, 1), "generator": "unet", "discriminator": "patch",
+               "depth": 5,  # U-Net levels, explicit: the networks run at any multiple of 32
                "generator_filters": 8, "discriminator_filters": 16, "n_layers": 2,
                "objective": "nsgan", "lambda_l1": 100.0, "seed": 0}
 
@@ -171,7 +209,8 @@ PIX2PIX_MR_TO_CT = register_preset(Preset(
     # the CT's sharpness (gradient ratio 1.18-1.26 on 3 seeds) and loses 1-1.5 dB to the L1-only
     # G; at 0.3 it matches it (0.98-1.02) and beats L1 alone on PSNR and sharpness on each seed
     # (benchmarks/results/pix2pix_vs_voxel_loss*.json).
-    config={**_PIX2PIX_2D, "task": "mr_to_ct", "lambda_adversarial": 0.3},
+    config={"contract": _contract(MR_AU, CT_HU),
+            **_PIX2PIX_2D, "task": "mr_to_ct", "lambda_adversarial": 0.3},
     summary="pix2pix (Isola Eq. 6) MR -> CT on aligned pairs (Nie), 32x32: U-Net G, conditional "
             "PatchGAN D (34x34 field), 0.3 * nsgan + 100 * L1",
     dataset={"task": "mr_to_ct", "size": 32, "ndim": 2},
@@ -185,7 +224,8 @@ PIX2PIX_MR_TO_CT = register_preset(Preset(
 PIX2PIX_LOWDOSE_CT = register_preset(Preset(
     name="pix2pix_lowdose_ct",
     family="pix2pix",
-    config={**_PIX2PIX_2D, "task": "lowdose_ct", "residual": True},
+    config={"contract": _contract(CT_HU, CT_HU),
+            **_PIX2PIX_2D, "task": "lowdose_ct", "residual": True},
     summary="pix2pix low-dose -> routine-dose CT (Wolterink 2017: aligned, residual G predicts "
             "the correction), 32x32, nsgan + 100 * L1",
     dataset={"task": "lowdose_ct", "size": 32, "ndim": 2},
@@ -200,7 +240,8 @@ PIX2PIX_LOWDOSE_CT = register_preset(Preset(
 PIX2PIX_SKETCH_XRAY = register_preset(Preset(
     name="pix2pix_sketch_xray",
     family="pix2pix",
-    config={**_PIX2PIX_2D, "task": "sketch_xray"},
+    config={"contract": _contract(SKETCH, XRAY),
+            **_PIX2PIX_2D, "task": "sketch_xray"},
     summary="pix2pix bone sketch -> X-ray (Galbusera), 32x32, nsgan + 100 * L1",
     dataset={"task": "sketch_xray", "size": 32, "ndim": 2},
     data_description="sketch_xray phantom: bone outlines -> X-ray (train split, 512 images), "
@@ -213,7 +254,8 @@ PIX2PIX_SKETCH_XRAY = register_preset(Preset(
 PIX2PIX_CSMRI = register_preset(Preset(
     name="pix2pix_csmri",
     family="pix2pix",
-    config={**_PIX2PIX_2D, "task": "csmri", "residual": True},
+    config={"contract": _contract(MR_ZERO_FILLED, MR_OUT),
+            **_PIX2PIX_2D, "task": "csmri", "residual": True},
     summary="pix2pix zero-filled under-sampled MR -> fully sampled MR (Quan, CS-MRI; 4x "
             "Cartesian), 32x32, residual G, nsgan + 100 * L1",
     dataset={"task": "csmri", "size": 32, "ndim": 2},
@@ -228,7 +270,9 @@ PIX2PIX_CSMRI = register_preset(Preset(
 PIX2PIX_LOWDOSE_CT_3D = register_preset(Preset(
     name="pix2pix_lowdose_ct_3d",
     family="pix2pix",
-    config={"source_shape": (32, 32, 32, 1), "generator": "unet", "discriminator": "patch",
+    config={"contract": _contract(CT_HU, CT_HU),
+            "depth": 5,  # U-Net levels: runs at any multiple of 32
+            "source_shape": (32, 32, 32, 1), "generator": "unet", "discriminator": "patch",
             "generator_filters": 6, "discriminator_filters": 4, "n_layers": 2, "dropout": 0.0,
             "objective": "nsgan", "lambda_l1": 100.0, "residual": True, "task": "lowdose_ct",
             "seed": 0},
@@ -247,7 +291,9 @@ PIX2PIX_LOWDOSE_CT_3D = register_preset(Preset(
 WGAN_VGG_LOWDOSE_CT = register_preset(Preset(
     name="wgan_vgg_lowdose_ct",
     family="pix2pix",
-    config={"source_shape": (32, 32, 1), "generator": "unet", "discriminator": "image",
+    config={"contract": _contract(CT_HU, CT_HU),
+            "depth": 5,  # U-Net levels: runs at any multiple of 32
+            "source_shape": (32, 32, 1), "generator": "unet", "discriminator": "image",
             "generator_filters": 8, "discriminator_filters": 16, "n_layers": 2,
             "discriminator_norm": "layer", "objective": "wgan_gp", "n_critic": 2,
             "lambda_l1": 20.0, "lambda_perceptual": 100.0, "perceptual_layer": "act2b",
@@ -273,7 +319,8 @@ WGAN_VGG_LOWDOSE_CT = register_preset(Preset(
 CYCLEGAN_MR_CT = register_preset(Preset(
     name="cyclegan_mr_ct",
     family="cyclegan",
-    config={"source_shape": (32, 32, 1), "target_shape": (32, 32, 1), "generator": "resnet",
+    config={"contract": _contract(MR_AU, CT_HU),
+            "source_shape": (32, 32, 1), "target_shape": (32, 32, 1), "generator": "resnet",
             "generator_filters": 16, "n_blocks": 2, "discriminator_filters": 16, "n_layers": 2,
             "norm": "instance", "objective": "lsgan", "lambda_cycle": 10.0,
             "lambda_identity": 0.5, "pool_size": 50, "seed": 0},
@@ -290,7 +337,9 @@ CYCLEGAN_MR_CT = register_preset(Preset(
 CYCLEGAN_MR_CT_SEG = register_preset(Preset(
     name="cyclegan_mr_ct_seg",
     family="cyclegan",
-    config={"source_shape": (32, 32, 1), "target_shape": (32, 32, 1), "generator": "resnet",
+    config={"contract": _contract(MR_AU, CT_HU),
+            "segmentation_depth": 5,  # U-Net levels: runs at any multiple of 32
+            "source_shape": (32, 32, 1), "target_shape": (32, 32, 1), "generator": "resnet",
             "generator_filters": 12, "n_blocks": 2, "discriminator_filters": 16, "n_layers": 2,
             "norm": "instance", "objective": "lsgan", "lambda_cycle": 10.0,
             "lambda_identity": 0.5, "pool_size": 50, "segmentation_classes": 5,
@@ -310,7 +359,8 @@ CYCLEGAN_MR_CT_SEG = register_preset(Preset(
 SRGAN_MR = register_preset(Preset(
     name="srgan_mr",
     family="srgan",
-    config={"source_shape": (16, 16, 1), "scale": 2, "reference_channels": 0,
+    config={"contract": _contract(MR_LOW_RES, MR_OUT),
+            "source_shape": (16, 16, 1), "scale": 2, "reference_channels": 0,
             "content_loss": "mse", "lambda_adversarial": 1e-3, "generator_filters": 32,
             "n_blocks": 4, "norm": "none", "residual": True, "discriminator": "image",
             "discriminator_filters": 16, "n_layers": 2, "objective": "nsgan", "seed": 0},
@@ -327,7 +377,8 @@ SRGAN_MR = register_preset(Preset(
 SRGAN_MULTICONTRAST = register_preset(Preset(
     name="srgan_multicontrast",
     family="srgan",
-    config={"source_shape": (16, 16, 1), "scale": 2, "reference_channels": 1,
+    config={"contract": _contract(MR_LOW_RES, MR_OUT),
+            "source_shape": (16, 16, 1), "scale": 2, "reference_channels": 1,
             "content_loss": "mse", "lambda_adversarial": 1e-3, "generator_filters": 32,
             "n_blocks": 4, "norm": "none", "residual": True, "discriminator": "image",
             "discriminator_filters": 16, "n_layers": 2, "objective": "nsgan", "seed": 0},
@@ -344,7 +395,8 @@ SRGAN_MULTICONTRAST = register_preset(Preset(
 SIMGAN_LOWDOSE_CT = register_preset(Preset(
     name="simgan_lowdose_ct",
     family="simgan",
-    config={"image_shape": (32, 32, 1), "generator": "resnet", "generator_filters": 16,
+    config={"contract": _contract(CT_SOFT_TISSUE, CT_SOFT_TISSUE),
+            "image_shape": (32, 32, 1), "generator": "resnet", "generator_filters": 16,
             "n_blocks": 3, "n_downsampling": 0, "norm": "none", "residual": True,
             "discriminator": "patch", "discriminator_filters": 16, "n_layers": 2,
             "lambda_l1": 1.0, "pool_size": 50, "window": (-160.0, 240.0), "objective": "lsgan",
@@ -364,7 +416,9 @@ SIMGAN_LOWDOSE_CT = register_preset(Preset(
 ADVERSARIAL_SEGMENTATION_RETINA = register_preset(Preset(
     name="adversarial_segmentation_retina",
     family="adversarial_segmentation",
-    config={"image_shape": (32, 32, 3), "generator_filters": 8, "discriminator_filters": 8,
+    config={"contract": _contract(RGB_8BIT, _labels("background", "vessel")),
+            "depth": 5,  # U-Net levels: runs at any multiple of 32
+            "image_shape": (32, 32, 3), "generator_filters": 8, "discriminator_filters": 8,
             "n_layers": 3, "input_mode": "product", "objective": "lsgan",
             "adversarial_weight": 0.05, "seed": 0},
     summary="U-Net vessel segmentor trained with CE + a pair discriminator (Luc, product input, "
@@ -380,7 +434,9 @@ ADVERSARIAL_SEGMENTATION_RETINA = register_preset(Preset(
 SEGAN_RETINA = register_preset(Preset(
     name="segan_retina",
     family="segan",
-    config={"image_shape": (32, 32, 3), "generator_filters": 8, "critic_filters": 8,
+    config={"contract": _contract(RGB_8BIT, _labels("background", "vessel")),
+            "depth": 5,  # U-Net levels: runs at any multiple of 32
+            "image_shape": (32, 32, 3), "generator_filters": 8, "critic_filters": 8,
             "n_layers": 3, "seed": 0},
     summary="SegAN (Xue): U-Net vessel segmentor trained only by the multi-scale L1 loss of a "
             "clipped critic, retina phantoms, 32x32 RGB",
@@ -395,7 +451,9 @@ SEGAN_RETINA = register_preset(Preset(
 DAN_RETINA_5PCT = register_preset(Preset(
     name="dan_retina_5pct",
     family="dan",
-    config={"image_shape": (32, 32, 3), "generator_filters": 8, "discriminator_filters": 8,
+    config={"contract": _contract(RGB_8BIT, _labels("background", "vessel")),
+            "depth": 5,  # U-Net levels: runs at any multiple of 32
+            "image_shape": (32, 32, 3), "generator_filters": 8, "discriminator_filters": 8,
             "n_layers": 3, "input_mode": "concat", "objective": "lsgan",
             "adversarial_weight": 0.05, "seed": 0},
     summary="DAN (Zhang): U-Net vessel segmentor from 5% labelled retina phantoms + the "
@@ -424,7 +482,9 @@ DAN_RETINA_50PCT = register_preset(dataclasses.replace(
 DANN_DOMAIN_SHIFT = register_preset(Preset(
     name="dann_domain_shift",
     family="dann",
-    config={"image_shape": (32, 32, 1), "generator_filters": 8, "discriminator_filters": 8,
+    config={"contract": _contract(DOMAIN_SHIFT, _labels("background", "liver")),
+            "depth": 5,  # U-Net levels: runs at any multiple of 32
+            "image_shape": (32, 32, 1), "generator_filters": 8, "discriminator_filters": 8,
             "lambda_domain": 0.3, "multi_connected": True, "domain_levels": 3, "seed": 0},
     summary="DANN (Ganin; Kamnitsas multi-connected): U-Net liver segmentor trained on labelled "
             "source-scanner CT phantoms, adapted to an unlabelled target scanner, 32x32",
@@ -439,7 +499,9 @@ DANN_DOMAIN_SHIFT = register_preset(Preset(
 ADDA_DOMAIN_SHIFT = register_preset(Preset(
     name="adda_domain_shift",
     family="adda",
-    config={"image_shape": (32, 32, 1), "generator_filters": 8, "discriminator_filters": 8,
+    config={"contract": _contract(DOMAIN_SHIFT, _labels("background", "liver")),
+            "depth": 5,  # U-Net levels: runs at any multiple of 32
+            "image_shape": (32, 32, 1), "generator_filters": 8, "discriminator_filters": 8,
             "multi_connected": True, "domain_levels": 3, "adapted_levels": 3, "seed": 0},
     summary="ADDA (Tzeng; Dou): U-Net liver segmentor pre-trained on labelled source-scanner CT "
             "phantoms, its early encoder levels then adapted adversarially to an unlabelled "
@@ -456,7 +518,9 @@ ADDA_DOMAIN_SHIFT = register_preset(Preset(
 PIXELDA_DOMAIN_SHIFT = register_preset(Preset(
     name="pixelda_domain_shift",
     family="pixelda",
-    config={"image_shape": (32, 32, 1), "generator": "resnet", "generator_filters": 8,
+    config={"contract": _contract(DOMAIN_SHIFT, _labels("background", "liver")),
+            "segmentation_depth": 5,  # U-Net levels: runs at any multiple of 32
+            "image_shape": (32, 32, 1), "generator": "resnet", "generator_filters": 8,
             "n_blocks": 3, "n_downsampling": 0, "residual": True, "noise_dim": 10,
             "discriminator_filters": 8, "n_layers": 2, "segmentation_filters": 8,
             "lambda_adv": 1.0, "lambda_task": 0.1, "lambda_content": 0.0,
@@ -492,7 +556,8 @@ SSL_GAN_DIGITS = register_preset(Preset(
 VAGAN_LESIONS = register_preset(Preset(
     name="vagan_lesions",
     family="vagan",
-    config={"image_shape": (32, 32, 1), "generator_filters": 16, "discriminator_filters": 16,
+    config={"contract": _contract(CT_SOFT_TISSUE, {**CT_SOFT_TISSUE, "kind": "difference"}),
+            "image_shape": (32, 32, 1), "generator_filters": 16, "discriminator_filters": 16,
             "n_layers": 3, "depth": 3, "lambda_map": 30.0, "learning_rate": 1e-3,
             "critic_warmup": 300, "seed": 0},
     summary="VA-GAN (Baumgartner): U-Net attribution-map generator M whose x + M(x) a WGAN-GP "

@@ -122,20 +122,54 @@ def build(family: str, **config):
     return model
 
 
-def load(preset_or_path: str | pathlib.Path, compile: bool = True):
+def _rebuilt_with(model, cls, config: dict, name: str):
+    """`cls(**config)` with `model`'s weights, matched by path; image pools start empty."""
+    from advzoo.layers import ImagePool
+
+    rebuilt = cls(**config)
+    old = {v.path: v for v in model.weights}
+    pools = {v.path for layer in rebuilt._flatten_layers() if isinstance(layer, ImagePool)
+             for v in layer.weights}
+    for variable in rebuilt.weights:
+        if variable.path in pools:
+            continue
+        source = old.get(variable.path)
+        if source is None or tuple(source.shape) != tuple(variable.shape):
+            raise AdvzooError(
+                f"the options given to load {name} change its networks: {variable.path} "
+                f"{tuple(variable.shape)} has no match in the preset"
+                f"{'' if source is None else f' (which has {tuple(source.shape)})'}. Only "
+                "options that keep the networks can be overridden (shapes of size-free "
+                "families, loss weights); build a new model with advzoo.build for others.")
+        variable.assign(source.value)
+    return rebuilt
+
+
+def load(preset_or_path: str | pathlib.Path, compile: bool = True, **overrides):
     """Load a pretrained model: a preset name (`advzoo.list_presets()`) or a preset folder path.
 
     The folder holds `config.json`, `model.weights.h5` and `metadata.json`; the weights' sha256
     is checked against the metadata before anything is built. No network access is used.
+
+    `overrides` change options of the preset's config that keep its networks, e.g.
+    `image_shape=(128, 128, 1)` to fine-tune a size-free family at 128x128 (the size its image
+    pools and built-in data use), or a loss weight: the model is built with them and every
+    weight is copied from the preset (the image pools' contents, sized for the old shape,
+    start empty).
     """
     from advzoo import weights
 
     folder = weights.resolve_preset(preset_or_path)
     config = weights.read_config(folder)
     cls = get_family(config["family"]).cls
+    for option in overrides:
+        if option not in config["config"]:
+            raise unknown_name(f"option of preset {folder.name}", option, config["config"])
     weights.verify(folder)
     model = cls(**config["config"])
     weights.load_into(model, folder)
+    if overrides:
+        model = _rebuilt_with(model, cls, {**config["config"], **overrides}, folder.name)
     if compile:
         model.compile()
     return model

@@ -134,7 +134,7 @@ def test_mixed_precision_step(domain_triples16):
 def test_3d_builds_a_multi_depth_discriminator():
     model = ADDA(image_shape=(16, 16, 16, 1), generator_filters=4, discriminator_filters=4,
                  domain_levels=2, adapted_levels=1, seed=0)
-    assert [s[1:] for s in model.discriminator.input_shape] == [
+    assert model.nominal_feature_shapes(model.target_features) == [
         (16, 16, 16, 4), (8, 8, 8, 4), (4, 4, 4, 8)]
 
 

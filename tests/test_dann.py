@@ -134,7 +134,7 @@ def test_3d_multi_connected():
     model = DANN(image_shape=(16, 16, 16, 1), generator_filters=4, discriminator_filters=4,
                  domain_levels=2, seed=0)
     model.compile()
-    assert [s[1:] for s in model.domain_classifier.input_shape] == [
+    assert model.nominal_feature_shapes(model.feature_extractor) == [
         (16, 16, 16, 4), (8, 8, 8, 4), (4, 4, 4, 8)]
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (4, 16, 16, 16, 1)).astype("float32")

@@ -91,8 +91,10 @@ def test_translate_numpy_tensors_single_and_batch_and_range_check():
     assert two_d.translate(tf.zeros((5, 16, 16, 1))).shape == (5, 16, 16, 1)
     with pytest.raises(ValueError, match=r"scaled to \[-1, 1\]"):
         two_d.translate(np.full((16, 16, 1), 300.0, np.float32))
-    with pytest.raises(ValueError, match="expected images of shape"):
-        two_d.translate(np.zeros((2, 8, 8, 1), np.float32))
+    # size-free: other sizes are padded to the U-Net's stride and cropped back
+    assert two_d.size_multiple == 16 and two_d.translate(np.zeros((2, 8, 8, 1))).shape[1:3] == (8, 8)
+    with pytest.raises(ValueError, match=r"expected images of shape \(None, None, 1\)"):
+        two_d.translate(np.zeros((2, 16, 16, 2), np.float32))
     with pytest.raises(ValueError, match="sources only"):
         two_d.fit(np.zeros((4, 16, 16, 1), np.float32), batch_size=2, epochs=1, verbose=0)
 

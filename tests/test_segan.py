@@ -29,11 +29,12 @@ def vessels16():
 
 def test_multiscale_critic_returns_every_scale():
     critic = multiscale_critic((16, 16, 2), filters=4, n_layers=3)
-    shapes = [tuple(o.shape[1:]) for o in critic.outputs]
+    shapes = [tuple(s[1:]) for s in critic.compute_output_shape((1, 16, 16, 2))]
     assert shapes == [(16, 16, 2), (8, 8, 4), (4, 4, 8), (2, 2, 16)]
     assert all(o.dtype == "float32" for o in critic.outputs)
     volume = multiscale_critic((8, 8, 8, 1), filters=2, n_layers=1, norm="none")
-    assert [tuple(o.shape[1:]) for o in volume.outputs] == [(8, 8, 8, 1), (4, 4, 4, 2)]
+    assert [tuple(s[1:]) for s in volume.compute_output_shape((1, 8, 8, 8, 1))] == [
+        (8, 8, 8, 1), (4, 4, 4, 2)]
     with pytest.raises(ValueError, match="multiple of 8"):
         multiscale_critic((12, 12, 1), n_layers=3)
 

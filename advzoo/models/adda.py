@@ -151,12 +151,12 @@ class ADDA(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
             unet_feature_names(levels, name="source_segmentor"), self.source_segmentor,
             name="source_features")
         self.discriminator = multi_depth_classifier(
-            [tuple(f.shape[1:]) for f in self.target_features.outputs[1:]], self.image_shape,
+            self.nominal_feature_shapes(self.target_features), self.image_shape,
             self.domain_levels, discriminator_filters, name="discriminator")
         self.set_family_config(
             image_shape=self.image_shape, num_classes=num_classes, generator=generator,
             generator_filters=generator_filters, discriminator_filters=discriminator_filters,
-            norm=norm, dropout=dropout, depth=depth, multi_connected=multi_connected,
+            norm=norm, dropout=dropout, depth=self.depth, multi_connected=multi_connected,
             domain_levels=domain_levels, adapted_levels=adapted_levels, stage="source")
         self.stage = "source"
         self._enter_stage("source")

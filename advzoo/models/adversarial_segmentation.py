@@ -60,7 +60,8 @@ class AdversarialSegmentation(SegmentationMixin, AdversarialModel):
         num_classes: 2 (one sigmoid foreground channel) or K > 2 (softmax).
         generator: S's architecture, "unet" or "resnet" (the shared translation networks).
         generator_filters: S's outermost width; dropout: U-Net decoder dropout (0 for
-            segmentation); n_blocks: residual blocks of the "resnet" segmentor.
+            segmentation); n_blocks: residual blocks of the "resnet" segmentor; depth: the U-Net's
+            stride-2 levels (None: down to 1 pixel at image_shape, stored resolved).
         discriminator: "image" (one logit per pair, Luc) or "patch" (PatchGAN logits).
         discriminator_filters, n_layers: D's width and stride-2 layers.
         norm: normalisation of both players ("batch", "instance", "layer", "none").
@@ -77,7 +78,8 @@ class AdversarialSegmentation(SegmentationMixin, AdversarialModel):
     def __init__(self, image_shape=(32, 32, 3), num_classes: int = 2, generator: str = "unet",
                  generator_filters: int = 16, discriminator: str = "image",
                  discriminator_filters: int = 16, n_layers: int = 3, norm: str = "batch",
-                 dropout: float = 0.0, n_blocks: int = 6, input_mode: str = "product",
+                 dropout: float = 0.0, n_blocks: int = 6,
+                 depth: int | None = None, input_mode: str = "product",
                  ce_weight: float = 1.0, adversarial_weight: float = 0.1,
                  objective: str = "nsgan", n_critic: int | None = None, seed: int | None = None,
                  **kwargs):
@@ -95,7 +97,7 @@ class AdversarialSegmentation(SegmentationMixin, AdversarialModel):
                               "'instance' or 'none'")
         self.input_mode = input_mode
         self.build_segmentor(image_shape, num_classes, generator, generator_filters, norm,
-                             dropout, n_blocks=n_blocks)
+                             dropout, depth=depth, n_blocks=n_blocks)
         self.discriminator = self.pair_discriminator(input_mode, discriminator_filters, n_layers,
                                                      norm, output=discriminator)
         names = list(self.loss_names) + (["gradient_penalty"] if self.objective.gradient_penalty
@@ -104,7 +106,7 @@ class AdversarialSegmentation(SegmentationMixin, AdversarialModel):
             names = ["s_loss", "ce"]
         self.loss_names = tuple(names)
         self.set_family_config(
-            image_shape=self.image_shape, num_classes=num_classes, generator=generator,
+            image_shape=self.image_shape, num_classes=num_classes, generator=generator, depth=self.depth,
             generator_filters=generator_filters, discriminator=discriminator,
             discriminator_filters=discriminator_filters, n_layers=n_layers, norm=norm,
             dropout=dropout, n_blocks=n_blocks, input_mode=input_mode, ce_weight=ce_weight,
@@ -118,7 +120,8 @@ class AdversarialSegmentation(SegmentationMixin, AdversarialModel):
         image, mask, _ = keras.utils.unpack_x_y_sample_weight(data)
         if mask is None:
             raise AdvzooError(f"{self.family_name} trains on (image, mask) pairs; got images only")
-        return self.check_input(image, self.image_shape, "images"), self.check_mask(mask)
+        image = self.check_input(image, self.image_shape, "images")
+        return image, self.check_mask(mask, image)
 
     def pair(self, image, class_map):
         return self.pair_input(image, class_map, self.input_mode)

@@ -33,9 +33,9 @@ from advzoo import losses
 from advzoo.data._common import as_dataset
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.layers import ImagePool
-from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet
+from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet, unet_depth
 from advzoo.training import AdversarialModel, TranslationMixin
-from advzoo.training.translation import as_batch, check_unit_range
+from advzoo.training.translation import as_batch, check_unit_range, run_size_free
 from advzoo.zoo import register_family
 
 DIRECTIONS = ("a_to_b", "b_to_a")
@@ -113,6 +113,8 @@ class CycleGAN(TranslationMixin, AdversarialModel):
         source_shape, target_shape: (H, W, C) or (D, H, W, C) of domain A and B (2D or 3D by
             rank); same spatial size.
         generator: "resnet" (Zhu, App. 7.2) or "unet".
+        depth: stride-2 levels of a "unet" generator (None: down to 1 pixel at the image shape);
+            stored resolved in the config, so the networks do not depend on the image size.
         discriminator: "patch" (70x70 PatchGAN for n_layers=3) or "image".
         generator_filters, discriminator_filters, n_blocks, n_layers, norm: as in
             pytorch-CycleGAN-and-pix2pix (ngf, ndf, resnet blocks, D layers, "instance").
@@ -125,6 +127,7 @@ class CycleGAN(TranslationMixin, AdversarialModel):
         residual: generators predict the change to their input.
         segmentation_classes: 0 (off) or the number of classes K >= 2 of the SynSeg segmentor.
         segmentation_filters: width of the segmentor's U-Net (default generator_filters).
+        segmentation_depth: its stride-2 levels (None: down to 1 pixel at target_shape).
         lambda_segmentation: weight of the segmentor's cross-entropy in the generators' loss.
     """
 
@@ -137,10 +140,11 @@ class CycleGAN(TranslationMixin, AdversarialModel):
     def __init__(self, image_shape=(32, 32, 1), source_shape=None, target_shape=None,
                  generator: str = "resnet", discriminator: str = "patch",
                  generator_filters: int = 64, discriminator_filters: int = 64, n_blocks: int = 9,
-                 n_layers: int = 3, norm: str = "instance", objective: str = "lsgan",
+                 n_layers: int = 3, depth: int | None = None, norm: str = "instance", objective: str = "lsgan",
                  n_critic: int | None = None, lambda_cycle: float = 10.0,
                  lambda_identity: float = 0.5, pool_size: int = 50, residual: bool = False,
                  segmentation_classes: int = 0, segmentation_filters: int | None = None,
+                 segmentation_depth: int | None = None,
                  lambda_segmentation: float = 1.0, seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
         source_shape, target_shape = _check_shapes(
@@ -172,8 +176,11 @@ class CycleGAN(TranslationMixin, AdversarialModel):
         self.lambda_segmentation = float(lambda_segmentation)
         self.segmentation_classes = segmentation_classes
         g_options = dict(filters=generator_filters, norm=norm, residual=residual)
+        self.depth = unet_depth(source_shape, depth) if generator == "unet" else None
         if generator == "resnet":
             g_options["n_blocks"] = n_blocks
+        else:
+            g_options["depth"] = self.depth
         self.generator_ab = build_generator(generator, source_shape, target_shape[-1],
                                             name="generator_ab", **g_options)
         self.generator_ba = build_generator(generator, target_shape, source_shape[-1],
@@ -190,7 +197,9 @@ class CycleGAN(TranslationMixin, AdversarialModel):
         names = list(self.loss_names)
         if segmentation_classes:
             self.players = self.players + ("segmentor",)
+            self.segmentation_depth = unet_depth(target_shape, segmentation_depth)
             self.segmentor = unet(target_shape, segmentation_classes,
+                                  depth=self.segmentation_depth,
                                   filters=segmentation_filters or generator_filters, norm=norm,
                                   dropout=0.0, output_activation="softmax", name="segmentor")
         else:
@@ -204,9 +213,10 @@ class CycleGAN(TranslationMixin, AdversarialModel):
             source_shape=source_shape, target_shape=target_shape, generator=generator,
             discriminator=discriminator, generator_filters=generator_filters,
             discriminator_filters=discriminator_filters, n_blocks=n_blocks, n_layers=n_layers,
-            norm=norm, lambda_cycle=lambda_cycle, lambda_identity=lambda_identity,
+            depth=self.depth, norm=norm, lambda_cycle=lambda_cycle, lambda_identity=lambda_identity,
             pool_size=pool_size, residual=residual, segmentation_classes=segmentation_classes,
-            segmentation_filters=segmentation_filters, lambda_segmentation=lambda_segmentation)
+            segmentation_filters=segmentation_filters,
+            segmentation_depth=self.segmentation_depth if segmentation_classes else None, lambda_segmentation=lambda_segmentation)
         self.players_ready()
         self.add_image_metrics()
         if segmentation_classes:
@@ -242,22 +252,31 @@ class CycleGAN(TranslationMixin, AdversarialModel):
         check_choice("direction", direction, DIRECTIONS)
         return self.generator_ab if direction == "a_to_b" else self.generator_ba
 
-    def translate(self, images, direction: str = "a_to_b", batch_size: int = 32,
-                  check_range: bool = True) -> np.ndarray:
-        """G_AB(images) (direction="a_to_b") or G_BA(images) ("b_to_a"), inputs in [-1, 1]."""
-        return super().translate(images, batch_size=batch_size, check_range=check_range,
-                                 direction=direction)
+    def io_contract(self, direction: str = "a_to_b") -> tuple[dict, dict | None]:
+        """The contract's sides for `direction`: domain A in and B out, swapped for b_to_a."""
+        check_choice("direction", direction, DIRECTIONS)
+        source, target = super().io_contract()
+        return (source, target) if direction == "a_to_b" else (target, source)
 
-    def segment(self, images, probabilities: bool = False, batch_size: int = 32) -> np.ndarray:
-        """S(images) on real domain-B images (e.g. CT): int32 label maps (N, ..., 1), or the
-        class probabilities (N, ..., K) with `probabilities=True`."""
+    def translate(self, images, direction: str = "a_to_b", batch_size: int = 32,
+                  check_range: bool = True, **tiling) -> np.ndarray:
+        """G_AB(images) (direction="a_to_b") or G_BA(images) ("b_to_a"), inputs in [-1, 1], any
+        spatial size (`tile`, `overlap`, `blend` as in `TranslationMixin.translate`)."""
+        return super().translate(images, batch_size=batch_size, check_range=check_range,
+                                 direction=direction, **tiling)
+
+    def segment(self, images, probabilities: bool = False, batch_size: int = 32,
+                **tiling) -> np.ndarray:
+        """S(images) on real domain-B images (e.g. CT), any spatial size: int32 label maps
+        (N, ..., 1), or the class probabilities (N, ..., K) with `probabilities=True`."""
         if not self.segmentation_classes:
             raise AdvzooError("this cyclegan has no segmentor; build it with "
                               "segmentation_classes=K (SynSeg-Net)")
-        array, single = as_batch(images, self.target_shape, "CycleGAN.segment")
+        array, single = as_batch(images, (None,) * (len(self.target_shape) - 1) + self.target_shape[-1:],
+                                 "CycleGAN.segment")
         check_unit_range(array, "CycleGAN.segment inputs")
-        probs = np.concatenate([np.asarray(self.segmentor(array[i:i + batch_size], training=False),
-                                           np.float32) for i in range(0, len(array), batch_size)])
+        probs = run_size_free(lambda x: self.segmentor(x, training=False), array,
+                              self.size_multiple, batch_size, **tiling)
         out = probs if probabilities else np.argmax(probs, axis=-1)[..., None].astype(np.int32)
         return out[0] if single else out
 
@@ -280,7 +299,8 @@ class CycleGAN(TranslationMixin, AdversarialModel):
                               f"labels of a) with segmentation_classes > 0); got {len(parts)} "
                               "tensor(s)")
         a = self.check_input(parts[0], self.source_shape, "domain A images")
-        b = self.check_input(parts[1], self.target_shape, "domain B images")
+        b = self.check_input(parts[1], self.target_shape, "domain B images", like=a,
+                             like_what="domain A images")  # one size a batch, as the pools
         labels = None
         if self.segmentation_classes:
             if len(parts) < 3:
@@ -291,7 +311,8 @@ class CycleGAN(TranslationMixin, AdversarialModel):
             if len(labels.shape) == len(self.source_shape):  # (batch, *spatial) -> channel axis
                 labels = tf.expand_dims(labels, -1)
             labels = tf.cast(self.check_input(labels, self.source_shape[:-1] + (1,),
-                                              "segmentation labels"), tf.int32)
+                                              "segmentation labels", like=a,
+                                              like_what="domain A images"), tf.int32)
         return a, b, labels
 
     def generator_losses(self, a, b, labels, training: bool):

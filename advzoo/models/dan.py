@@ -96,7 +96,8 @@ class DAN(SegmentationMixin, AdversarialModel):
     def __init__(self, image_shape=(32, 32, 3), num_classes: int = 2, generator: str = "unet",
                  generator_filters: int = 16, discriminator: str = "image",
                  discriminator_filters: int = 16, n_layers: int = 3, norm: str = "batch",
-                 dropout: float = 0.0, n_blocks: int = 6, input_mode: str = "concat",
+                 dropout: float = 0.0, n_blocks: int = 6,
+                 depth: int | None = None, input_mode: str = "concat",
                  adversarial_weight: float = 0.1, objective: str = "nsgan",
                  n_critic: int | None = None, seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
@@ -108,13 +109,13 @@ class DAN(SegmentationMixin, AdversarialModel):
                               "gan, nsgan, lsgan, wgan or hinge")
         self.input_mode = input_mode
         self.build_segmentor(image_shape, num_classes, generator, generator_filters, norm,
-                             dropout, n_blocks=n_blocks)
+                             dropout, depth=depth, n_blocks=n_blocks)
         self.discriminator = self.pair_discriminator(input_mode, discriminator_filters, n_layers,
                                                      norm, output=discriminator)
         if self.adversarial_weight == 0:
             self.loss_names = ("s_loss", "ce")
         self.set_family_config(
-            image_shape=self.image_shape, num_classes=num_classes, generator=generator,
+            image_shape=self.image_shape, num_classes=num_classes, generator=generator, depth=self.depth,
             generator_filters=generator_filters, discriminator=discriminator,
             discriminator_filters=discriminator_filters, n_layers=n_layers, norm=norm,
             dropout=dropout, n_blocks=n_blocks, input_mode=input_mode,

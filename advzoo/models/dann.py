@@ -100,7 +100,7 @@ class DANN(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
         self.feature_names = unet_feature_names(domain_levels if multi_connected else 0)
         self.feature_extractor = self.feature_model(self.feature_names)
         self.domain_classifier = self.build_domain_classifier(
-            [tuple(f.shape[1:]) for f in self.feature_extractor.outputs[1:]],
+            self.nominal_feature_shapes(self.feature_extractor),
             discriminator_filters)
         self.gradient_reversal = GradientReversal(name="gradient_reversal")
         self.domain_weight = keras.Variable(self.lambda_domain, trainable=False, dtype="float32",
@@ -110,7 +110,7 @@ class DANN(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
         self.set_family_config(
             image_shape=self.image_shape, num_classes=num_classes, generator=generator,
             generator_filters=generator_filters, discriminator_filters=discriminator_filters,
-            norm=norm, dropout=dropout, depth=depth, lambda_domain=lambda_domain,
+            norm=norm, dropout=dropout, depth=self.depth, lambda_domain=lambda_domain,
             multi_connected=multi_connected, domain_levels=domain_levels)
         self.players_ready()
         self.add_segmentation_metrics()

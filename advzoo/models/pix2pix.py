@@ -43,7 +43,7 @@ from advzoo.data.pairs import (CT_TASKS, TASKS, TASKS_3D, ct_window, translation
                                translation_pairs_arrays)
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.networks.common import validate_norm
-from advzoo.networks.translation import build_generator, patchgan, spatial_rank
+from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet_depth
 from advzoo.training import AdversarialModel, TranslationMixin
 from advzoo.zoo import register_family
 
@@ -95,6 +95,10 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
         generator_filters, discriminator_filters: widths of the first layers (ngf, ndf).
         n_layers: stride-2 layers of D; 3 gives the 70x70 PatchGAN.
         n_blocks: residual blocks of the ResNet generator.
+        depth: stride-2 levels of the U-Net generator (None: down to 1 pixel at source_shape,
+            at most 8). Stored resolved in the config, so the networks (and a preset's weights)
+            are the same at any image size; inputs must be multiples of 2**depth
+            (`size_multiple`), other sizes are padded by `translate`.
         norm: normalisation of G (and of D unless `discriminator_norm` is given): "batch"
             (Isola), "instance", "layer", "none".
         discriminator_norm: D's normalisation; None follows `norm`. A WGAN-GP critic may not use
@@ -125,7 +129,7 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
     def __init__(self, source_shape=(64, 64, 1), target_shape=None, generator: str = "unet",
                  discriminator: str = "patch", generator_filters: int = 64,
                  discriminator_filters: int = 64, n_layers: int = 3, n_blocks: int = 9,
-                 norm: str = "batch", discriminator_norm: str | None = None,
+                 depth: int | None = None, norm: str = "batch", discriminator_norm: str | None = None,
                  dropout: float | None = None, objective: str = "nsgan",
                  n_critic: int | None = None, lambda_adversarial: float = 1.0,
                  lambda_l1: float = 100.0, lambda_perceptual: float = 0.0,
@@ -175,8 +179,11 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
         self.voxel = losses.get_reconstruction_loss(voxel_loss)
 
         g_options = {"filters": generator_filters, "norm": norm, "residual": self.residual}
+        self.depth = unet_depth(source_shape, depth) if generator == "unet" else None
         if generator == "resnet":
             g_options["n_blocks"] = n_blocks
+        else:
+            g_options["depth"] = self.depth
         if dropout is not None:
             g_options["dropout"] = dropout
         self.generator = build_generator(generator, source_shape, target_shape[-1],
@@ -202,7 +209,7 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
             source_shape=source_shape, target_shape=target_shape, generator=generator,
             discriminator=discriminator, generator_filters=generator_filters,
             discriminator_filters=discriminator_filters, n_layers=n_layers, n_blocks=n_blocks,
-            norm=norm, discriminator_norm=discriminator_norm, dropout=dropout,
+            depth=self.depth, norm=norm, discriminator_norm=discriminator_norm, dropout=dropout,
             lambda_adversarial=lambda_adversarial, lambda_l1=lambda_l1,
             lambda_perceptual=lambda_perceptual, perceptual_layer=perceptual_layer,
             voxel_loss=voxel_loss, residual=self.residual, task=task,
@@ -262,8 +269,9 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if y is None:
             raise AdvzooError("pix2pix trains on aligned (source, target) pairs; got sources only")
-        return (self.check_input(x, self.source_shape, "source images"),
-                self.check_input(y, self.target_shape, "target images"))
+        source = self.check_input(x, self.source_shape, "source images")
+        return source, self.check_input(y, self.target_shape, "target images", like=source,
+                                        like_what="source images")
 
     def train_step(self, data):
         """n_critic updates of D on (y, x) vs (y, G(y)), then one update of G (Isola Sec. 3.3);

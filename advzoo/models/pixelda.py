@@ -59,9 +59,10 @@ from advzoo.errors import AdvzooError, check_choice
 from advzoo.models.segmentation import (DomainAdaptationMixin, SegmentationMixin,
                                         check_positive_int, check_weight, dann_dataset)
 from advzoo.networks.conditional import discriminator_norm_for
-from advzoo.networks.translation import build_generator, patchgan
+from advzoo.layers import ResizeLike
+from advzoo.networks.translation import build_generator, image_input, patchgan
 from advzoo.training import AdversarialModel
-from advzoo.training.translation import as_batch, check_unit_range
+from advzoo.training.translation import as_batch, check_unit_range, run_size_free
 from advzoo.zoo import register_family
 
 CONTENT_LOSSES = ("pmse", "l1", "l2")
@@ -180,7 +181,7 @@ class PixelDA(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
             discriminator=discriminator, discriminator_filters=discriminator_filters,
             n_layers=n_layers, discriminator_norm=discriminator_norm,
             segmentation_filters=segmentation_filters, segmentation_norm=segmentation_norm,
-            segmentation_depth=segmentation_depth, lambda_adv=lambda_adv,
+            segmentation_depth=self.depth, lambda_adv=lambda_adv,
             lambda_task=lambda_task, lambda_content=lambda_content, content_loss=content_loss,
             train_on_source=train_on_source)
         self.players_ready()
@@ -197,7 +198,7 @@ class PixelDA(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
         """G(x_s, z): z (Bousmalis: U(-1, 1)^10) through a dense layer to one image-sized
         channel, concatenated with x_s, into the shared `resnet_generator` / `unet` body."""
         spatial, channels = self.image_shape[:-1], self.image_shape[-1]
-        image = keras.Input(self.image_shape, name="source_image")
+        image = image_input(self.image_shape, "source_image")
         if not self.noise_dim:
             body = build_generator(kind, self.image_shape, channels, name="generator_body",
                                    **options)
@@ -205,6 +206,7 @@ class PixelDA(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
         noise = keras.Input((self.noise_dim,), name="noise")
         channel = keras.layers.Dense(int(np.prod(spatial)), name="noise_dense")(noise)
         channel = keras.layers.Reshape((*spatial, 1), name="noise_channel")(channel)
+        channel = ResizeLike(name="noise_to_image_size")([channel, image])
         x = keras.layers.Concatenate(name="image_and_noise")([image, channel])
         # the body reads C + 1 channels; with residual=True it adds its output to the first C
         # (the image), so G still starts near the identity
@@ -229,15 +231,14 @@ class PixelDA(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
 
     def translate(self, images, noise=None, seed: int | None = 0, batch_size: int = 32,
                   check_range: bool = True) -> np.ndarray:
-        """G(x_s, z): source images ((N, *image_shape) or one image, in [-1, 1]) in the target
-        look, float32 numpy of the input's layout.
+        """G(x_s, z): source images ((N, *spatial, C) or one image, any spatial size, in
+        [-1, 1]) in the target look, float32 numpy of the input's layout.
 
-        noise: (N, noise_dim) codes, or None to draw z ~ U(-1, 1) with numpy's `seed`.
+        noise: (N, noise_dim) codes, or None to draw z ~ U(-1, 1) with numpy's `seed`. The
+        noise channel is resized to each image's (padded) size.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise AdvzooError(f"batch_size must be a positive int, got {batch_size!r}")
         what = f"{type(self).__name__}.translate"
-        array, single = as_batch(images, self.image_shape, what)
+        array, single = as_batch(images, self.free_image_shape, what)
         if check_range:
             check_unit_range(array, f"{what} inputs")
         if self.noise_dim:
@@ -250,10 +251,14 @@ class PixelDA(DomainAdaptationMixin, SegmentationMixin, AdversarialModel):
                                   f"{self.noise_dim}), got {noise.shape}")
         elif noise is not None:
             raise AdvzooError(f"{what}: this generator takes no noise (noise_dim=0)")
-        out = np.concatenate([np.asarray(keras.ops.convert_to_numpy(self.generator(
-            array[i:i + batch_size] if not self.noise_dim
-            else [array[i:i + batch_size], noise[i:i + batch_size]], training=False)), np.float32)
-            for i in range(0, len(array), batch_size)])
+        if not self.noise_dim:
+            out = run_size_free(lambda x: self.generator(x, training=False), array,
+                                self.size_multiple, batch_size)
+        else:  # one call per batch of images, each with its own codes
+            out = np.concatenate([run_size_free(
+                lambda x, z=noise[i:i + batch_size]: self.generator([x, z], training=False),
+                array[i:i + batch_size], self.size_multiple, batch_size)
+                for i in range(0, len(array), batch_size)])
         return out[0] if single else out
 
     def export(self, filepath, overwrite: bool = False, network: str = "segmentor", **kwargs):

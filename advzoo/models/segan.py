@@ -63,6 +63,7 @@ class SegAN(SegmentationMixin, AdversarialModel):
     def __init__(self, image_shape=(32, 32, 3), num_classes: int = 2, generator: str = "unet",
                  generator_filters: int = 16, critic_filters: int = 16, n_layers: int = 3,
                  norm: str = "batch", dropout: float = 0.0, n_blocks: int = 6,
+                 depth: int | None = None,
                  clip_value: float | None = 0.05, adversarial_weight: float = 1.0,
                  ce_weight: float = 0.0, n_critic: int | None = None, seed: int | None = None,
                  **kwargs):
@@ -80,7 +81,7 @@ class SegAN(SegmentationMixin, AdversarialModel):
                 raise AdvzooError("clip_value must be > 0 (or None for no clipping), got 0")
         self.clip_value = clip_value
         self.build_segmentor(image_shape, num_classes, generator, generator_filters, norm,
-                             dropout, n_blocks=n_blocks)
+                             dropout, depth=depth, n_blocks=n_blocks)
         masked_channels = self.image_shape[-1] * (1 if self.binary else self.num_classes)
         self.multiscale_critic = multiscale_critic(
             (*self.image_shape[:-1], masked_channels), filters=critic_filters, n_layers=n_layers,
@@ -88,7 +89,7 @@ class SegAN(SegmentationMixin, AdversarialModel):
         if self.adversarial_weight == 0:
             self.loss_names = ("s_loss", "ce")
         self.set_family_config(
-            image_shape=self.image_shape, num_classes=num_classes, generator=generator,
+            image_shape=self.image_shape, num_classes=num_classes, generator=generator, depth=self.depth,
             generator_filters=generator_filters, critic_filters=critic_filters,
             n_layers=n_layers, norm=norm, dropout=dropout, n_blocks=n_blocks,
             clip_value=clip_value, adversarial_weight=adversarial_weight, ce_weight=ce_weight)
@@ -141,7 +142,8 @@ class SegAN(SegmentationMixin, AdversarialModel):
         image, mask, _ = keras.utils.unpack_x_y_sample_weight(data)
         if mask is None:
             raise AdvzooError("segan trains on (image, mask) pairs; got images only")
-        return self.check_input(image, self.image_shape, "images"), self.check_mask(mask)
+        image = self.check_input(image, self.image_shape, "images")
+        return image, self.check_mask(mask, image)
 
     def train_step(self, data):
         image, mask = self.unpack_batch(data)

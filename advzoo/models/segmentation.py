@@ -26,8 +26,9 @@ import tensorflow as tf
 
 from advzoo import data as zoo_data
 from advzoo.errors import AdvzooError, check_choice
-from advzoo.networks.translation import build_generator, patchgan, spatial_rank
-from advzoo.training.translation import as_batch, check_unit_range
+from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet_depth
+from advzoo.contract import to_model_units
+from advzoo.training.translation import UNITS, as_batch, check_unit_range, run_size_free
 
 TASKS = ("vessels", "organs")
 PAIR_MODES = ("mask", "concat", "product")
@@ -149,6 +150,12 @@ class SegmentationMixin:
     """
 
     inference_player = "segmentor"
+    size_free = True  # S, and every player judging its output, is fully convolutional
+
+    @property
+    def free_image_shape(self) -> tuple:
+        """`image_shape` with free spatial sizes: what `segment` accepts."""
+        return (None,) * (len(self.image_shape) - 1) + (self.image_shape[-1],)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -167,8 +174,11 @@ class SegmentationMixin:
         check_choice("generator", generator, ("unet", "resnet"))
         options = dict(filters=generator_filters, norm=norm, dropout=dropout,
                        output_activation="sigmoid" if self.binary else "softmax")
+        # the U-Net's levels are an explicit option, resolved once and stored in the config, so a
+        # preset's architecture never depends on the size it is run at
+        self.depth = unet_depth(self.image_shape, depth) if generator == "unet" else None
         if generator == "unet":
-            options["depth"] = depth
+            options["depth"] = self.depth
         else:
             options["n_blocks"] = n_blocks
         self.segmentor = build_generator(generator, self.image_shape, self.output_channels,
@@ -183,6 +193,12 @@ class SegmentationMixin:
         network = self.segmentor if network is None else network
         features = [network.get_layer(n).output for n in names]
         return keras.Model(network.inputs, [network.outputs[0], *features], name=name)
+
+    def nominal_feature_shapes(self, feature_model: keras.Model) -> list[tuple]:
+        """The shapes (no batch axis) of a `feature_model`'s activations at the model's
+        `image_shape`: the networks take any size, so their own shapes are free."""
+        shapes = feature_model.compute_output_shape((1, *self.image_shape))
+        return [tuple(int(s) for s in shape[1:]) for shape in shapes[1:]]
 
     def default_optimizers(self) -> dict:
         """Adam(1e-3, beta_1=0.5) for every player: segmentation networks take larger steps than
@@ -234,8 +250,8 @@ class SegmentationMixin:
         labels = tf.cast(tf.round(tf.cast(mask[..., 0], tf.float32)), tf.int32)
         return tf.one_hot(labels, self.num_classes, dtype=tf.float32)
 
-    def check_mask(self, mask):
-        """The reference masks of a batch, checked against the image shape."""
+    def check_mask(self, mask, image):
+        """The reference masks of a batch, checked against the image shape and `image`'s size."""
         channels = (1, self.num_classes) if not self.binary else (1,)
         mask = tf.convert_to_tensor(mask)
         if mask.shape[-1] not in channels:
@@ -243,7 +259,8 @@ class SegmentationMixin:
                               f"{', '.join(map(str, self.image_shape[:-1]))}, 1) (a binary mask "
                               "or an integer label map), got (batch, "
                               f"{', '.join(str(s) for s in mask.shape[1:])})")
-        return self.check_input(mask, (*self.image_shape[:-1], mask.shape[-1]), "masks")
+        return self.check_input(mask, (*self.image_shape[:-1], mask.shape[-1]), "masks",
+                                like=image, like_what="images")
 
     def voxel_ce(self, mask, prediction):
         """Mean voxel cross-entropy -sum_k y_k log s_k(x) (Luc Eq. 1, first term), float32."""
@@ -257,14 +274,16 @@ class SegmentationMixin:
         elements for the error raised when the mask is missing, `third` the third image."""
         if isinstance(data, (tuple, list)) and len(data) == 3:
             image, mask, other = data
-            other = self.check_input(other, self.image_shape, third)
         else:
             image, mask, _ = keras.utils.unpack_x_y_sample_weight(data)
             other = None
         if mask is None and require_mask:
             raise AdvzooError(f"{type(self).__name__} trains on {triple} triples; got images only")
         image = self.check_input(image, self.image_shape, "images")
-        return image, None if mask is None else self.check_mask(mask), other
+        if other is not None:  # batched beside the images, so of their size
+            other = self.check_input(other, self.image_shape, third, like=image,
+                                     like_what="images")
+        return image, None if mask is None else self.check_mask(mask, image), other
 
     def pair_input(self, image, class_map, mode: str):
         """The (image, segmentation) input of a pair discriminator (Luc Sec. 3.2)."""
@@ -301,22 +320,27 @@ class SegmentationMixin:
         return self.segmentor(images, training=training)
 
     def segment(self, images, batch_size: int = 32, probabilities: bool = False,
-                check_range: bool = True) -> np.ndarray:
-        """Segment `images` ((N, *image_shape) or one image, scaled to [-1, 1]).
+                check_range: bool = True, tile=None, overlap: float = 0.25,
+                blend: str = "gaussian", units: str = "model") -> np.ndarray:
+        """Segment `images` ((N, *spatial, C) or one image, any spatial size, scaled to [-1, 1]).
 
-        Returns int32 label maps (N, ..., 1) (binary: 1 = foreground, p > 0.5), or S's float32
-        output with `probabilities=True` (binary: (N, ..., 1) foreground probability; otherwise
-        (N, ..., K) class probabilities).
+        Sizes that are not a multiple of `size_multiple` are padded by reflection and cropped
+        back; `tile` runs overlapping tiles whose probabilities are blended (`translate`'s
+        options). Returns int32 label maps (N, ..., 1) (binary: 1 = foreground, p > 0.5), or S's
+        float32 output with `probabilities=True` (binary: (N, ..., 1) foreground probability;
+        otherwise (N, ..., K) class probabilities). `units="physical"` maps the images in through
+        the model's input contract (e.g. 8-bit RGB or HU).
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise AdvzooError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_choice("units", units, UNITS)
         what = f"{type(self).__name__}.segment"
-        array, single = as_batch(images, self.image_shape, what)
+        array, single = as_batch(images, self.free_image_shape, what)
+        if units == "physical":
+            array = to_model_units(array, self.io_contract()[0])
         if check_range:
             check_unit_range(array, f"{what} inputs")
-        out = np.concatenate([np.asarray(keras.ops.convert_to_numpy(
-            self.segmentor(array[i:i + batch_size], training=False)), np.float32)
-            for i in range(0, len(array), batch_size)])
+        out = run_size_free(lambda x: self.segmentor(x, training=False), array,
+                            self.size_multiple, batch_size, tile=tile, overlap=overlap,
+                            blend=blend)
         if not probabilities:
             out = ((out > 0.5) if self.binary else np.argmax(out, -1)[..., None]).astype(np.int32)
         return out[0] if single else out

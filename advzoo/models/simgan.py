@@ -84,7 +84,8 @@ class SimGAN(TranslationMixin, AdversarialModel):
         image_shape: (H, W, C) of source and target images (2D or 3D (D, H, W, C)).
         generator: the refiner, "resnet" (default) or "unet".
         generator_filters, n_blocks, n_downsampling, norm: of the refiner (`resnet_generator`;
-            `unet` uses generator_filters and norm).
+            `unet` uses generator_filters, norm and `depth`, its stride-2 levels: None goes
+            down to 1 pixel at image_shape, stored resolved in the config).
         residual: R(y) = y + r(y) (default True).
         discriminator: "patch" (the local adversarial loss, Shrivastava Sec. 2.2) or "image".
         discriminator_filters, n_layers, discriminator_norm: of `networks.patchgan`
@@ -104,6 +105,7 @@ class SimGAN(TranslationMixin, AdversarialModel):
 
     def __init__(self, image_shape=(64, 64, 1), generator: str = "resnet",
                  generator_filters: int = 32, n_blocks: int = 4, n_downsampling: int = 0,
+                 depth: int | None = None,
                  norm: str = "none", residual: bool = True, discriminator: str = "patch",
                  discriminator_filters: int = 32, n_layers: int = 2,
                  discriminator_norm: str = "auto", lambda_l1: float = 1.0, pool_size: int = 50,
@@ -126,8 +128,11 @@ class SimGAN(TranslationMixin, AdversarialModel):
         if not self.objective.gradient_penalty:
             self.loss_names = tuple(n for n in self.loss_names if n != "gradient_penalty")
         g_options = dict(filters=generator_filters, norm=norm, residual=residual, name="refiner")
+        self.depth = networks.unet_depth(image_shape, depth) if generator == "unet" else None
         if generator == "resnet":
             g_options.update(n_blocks=n_blocks, n_downsampling=n_downsampling)
+        else:
+            g_options["depth"] = self.depth
         self.refiner = networks.build_generator(generator, image_shape, image_shape[-1],
                                                 **g_options)
         self.discriminator = networks.patchgan(image_shape, filters=discriminator_filters,
@@ -136,7 +141,7 @@ class SimGAN(TranslationMixin, AdversarialModel):
         self.pool = ImagePool(pool_size, image_shape, seed=seed, name="refined_history")
         self.set_family_config(
             image_shape=image_shape, generator=generator, generator_filters=generator_filters,
-            n_blocks=n_blocks, n_downsampling=n_downsampling, norm=norm, residual=residual,
+            n_blocks=n_blocks, n_downsampling=n_downsampling, depth=self.depth, norm=norm, residual=residual,
             discriminator=discriminator, discriminator_filters=discriminator_filters,
             n_layers=n_layers, discriminator_norm=discriminator_norm, lambda_l1=lambda_l1,
             pool_size=pool_size, window=window)
@@ -156,8 +161,9 @@ class SimGAN(TranslationMixin, AdversarialModel):
         if y is None:
             raise AdvzooError("simgan trains on (source, target) pairs (the target need not be "
                               "aligned: any image of the target domain); got sources only")
-        return (self.check_input(x, self.image_shape, "source images"),
-                self.check_input(y, self.image_shape, "target images"))
+        source = self.check_input(x, self.image_shape, "source images")
+        return source, self.check_input(y, self.image_shape, "target images", like=source,
+                                        like_what="source images")
 
     def discriminator_losses(self, source, target, training: bool):
         """D: target-domain images real, refined images (through the history pool) fake."""

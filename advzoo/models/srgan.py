@@ -174,11 +174,15 @@ class SRGAN(TranslationMixin, AdversarialModel):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise AdvzooError(f"batch_size must be a positive int, got {batch_size!r}")
         what = "SRGAN.translate"
-        low, single = as_batch(images, self.source_shape, what)
-        ref, ref_single = as_batch(reference, self.reference_shape, f"{what} reference")
+        low, single = as_batch(images, (None, None, self.source_shape[-1]), what)
+        ref, ref_single = as_batch(reference, (None, None, self.reference_shape[-1]),
+                                   f"{what} reference")
         if single != ref_single or len(low) != len(ref):
             raise AdvzooError(f"{what}: got {len(low)} images and {len(ref)} references; give "
                               "one reference per image")
+        if ref.shape[1:3] != tuple(self.scale * s for s in low.shape[1:3]):
+            raise AdvzooError(f"{what}: the references must be {self.scale} x the images' size "
+                              f"{low.shape[1:3]}, got {ref.shape[1:3]}")
         if check_range:
             check_unit_range(low, f"{what} inputs")
             check_unit_range(ref, f"{what} references")
@@ -200,16 +204,18 @@ class SRGAN(TranslationMixin, AdversarialModel):
                 raise AdvzooError("this srgan is multi-contrast (reference_channels="
                                   f"{self.reference_channels}): it trains on ((low_res, "
                                   "reference), high_res) pairs")
-            inputs = [self.check_input(x[0], self.source_shape, "low-resolution images"),
-                      self.check_input(x[1], self.reference_shape, "high-resolution references")]
+            low = self.check_input(x[0], self.source_shape, "low-resolution images")
+            inputs = [low, self.check_input(x[1], self.reference_shape, "high-resolution references",
+                                            like=low, like_what="low-resolution images",
+                                            scale=self.scale)]
         else:
             if isinstance(x, (tuple, list)):
                 raise AdvzooError("this srgan has no reference input (reference_channels=0) but "
                                   "the data gives (low_res, reference) inputs; build it with "
                                   "reference_channels=1")
-            inputs = self.check_input(x, self.source_shape, "low-resolution images")
-        high = self.check_input(y, self.target_shape,
-                                f"high-resolution targets (scale {self.scale} x {self.source_shape})")
+            inputs = low = self.check_input(x, self.source_shape, "low-resolution images")
+        high = self.check_input(y, self.target_shape, "high-resolution targets", like=low,
+                                like_what="low-resolution images", scale=self.scale)
         return inputs, high
 
     def content_loss(self, high, fake):

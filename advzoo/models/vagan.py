@@ -46,7 +46,7 @@ import tensorflow as tf
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.models.anogan import SOFT_TISSUE_WINDOW
 from advzoo.networks.common import validate_norm
-from advzoo.networks.translation import build_generator, patchgan, spatial_rank
+from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet_depth
 from advzoo.training import AdversarialModel, TranslationMixin
 from advzoo.zoo import register_family
 
@@ -216,8 +216,9 @@ class VAGAN(TranslationMixin, AdversarialModel):
 
         g_options = {"filters": generator_filters, "norm": norm, "dropout": dropout,
                      "output_activation": "linear"}
+        self.depth = unet_depth(image_shape, depth) if generator == "unet" else None
         if generator == "unet":
-            g_options["depth"] = depth
+            g_options["depth"] = self.depth
         else:
             g_options["n_blocks"] = n_blocks
         # M(x): a signed map of the image's shape (linear output: hypo- and hyper-dense changes)
@@ -235,7 +236,7 @@ class VAGAN(TranslationMixin, AdversarialModel):
             image_shape=image_shape, generator=generator, discriminator=discriminator,
             generator_filters=generator_filters, discriminator_filters=discriminator_filters,
             n_layers=n_layers, n_blocks=n_blocks, norm=norm,
-            discriminator_norm=discriminator_norm, dropout=dropout, depth=depth,
+            discriminator_norm=discriminator_norm, dropout=dropout, depth=self.depth,
             lambda_map=lambda_map, learning_rate=learning_rate, critic_warmup=critic_warmup,
             window=self.window)
         self.players_ready()
@@ -279,8 +280,9 @@ class VAGAN(TranslationMixin, AdversarialModel):
             raise AdvzooError("vagan trains on (abnormal image, normal image) pairs (see "
                               f"advzoo.models.vagan.vagan_dataset); got {got}")
         abnormal, normal = data
-        return (self.check_input(abnormal, self.image_shape, "abnormal images"),
-                self.check_input(normal, self.image_shape, "normal images"))
+        abnormal = self.check_input(abnormal, self.image_shape, "abnormal images")
+        return abnormal, self.check_input(normal, self.image_shape, "normal images", like=abnormal,
+                                          like_what="abnormal images")
 
     def step_losses(self, batch):
         abnormal, normal = batch
@@ -317,7 +319,8 @@ class VAGAN(TranslationMixin, AdversarialModel):
             raise AdvzooError("vagan.evaluate takes (abnormal image, lesion mask) pairs or "
                               "(abnormal image, lesion mask, normal image) triples")
         abnormal = self.check_input(data[0], self.image_shape, "abnormal images")
-        masks = self.check_input(data[1], self.image_shape[:-1] + (None,), "lesion masks")
+        masks = self.check_input(data[1], self.image_shape[:-1] + (None,), "lesion masks",
+                                 like=abnormal, like_what="abnormal images")
         binary = tf.reduce_all(tf.logical_or(tf.equal(masks, 0.0), tf.equal(masks, 1.0)))
         tf.debugging.Assert(binary, ["vagan.evaluate: the second element must be lesion masks "
                                      "in {0, 1} (not normal images: evaluate takes (abnormal "
@@ -325,7 +328,8 @@ class VAGAN(TranslationMixin, AdversarialModel):
         outputs = {}
         logs = self.generator_losses(abnormal, False, outputs)[1]
         if len(data) == 3:
-            normal = self.check_input(data[2], self.image_shape, "normal images")
+            normal = self.check_input(data[2], self.image_shape, "normal images", like=abnormal,
+                                      like_what="abnormal images")
             logs.update(self.critic_losses(abnormal, normal, False)[1])
         ncc, auc, valid = map_overlap(outputs["maps"], masks)
         self.trackers["ncc"].update_state(ncc, sample_weight=valid)
@@ -335,11 +339,13 @@ class VAGAN(TranslationMixin, AdversarialModel):
 
     # -- attribution -------------------------------------------------------------------------
 
-    def attribute(self, images, batch_size: int = 32, check_range: bool = True) -> np.ndarray:
+    def attribute(self, images, batch_size: int = 32, check_range: bool = True,
+                  **tiling) -> np.ndarray:
         """The attribution maps M(x) of `images` (numpy or tensor, one image or a batch, in
-        [-1, 1]); float32 numpy of the same layout. |M| is where the image looks abnormal; the
-        sign says the direction of the change that makes it normal."""
-        return self.translate(images, batch_size=batch_size, check_range=check_range)
+        [-1, 1], any spatial size; `tile`, `overlap`, `blend` as in `translate`); float32 numpy
+        of the same layout. |M| is where the image looks abnormal; the sign says the direction
+        of the change that makes it normal."""
+        return self.translate(images, batch_size=batch_size, check_range=check_range, **tiling)
 
     def counterfactual(self, images, batch_size: int = 32, check_range: bool = True) -> np.ndarray:
         """x + M(x): the image changed to look like the normal class."""

@@ -28,10 +28,11 @@ __all__ += ["progressive_generator", "progressive_discriminator", "progressive_s
             "residual_generator", "residual_discriminator"]
 
 from advzoo.networks.translation import (GENERATORS, build_generator, patchgan,  # noqa: E402
-                                         patchgan_receptive_field, resnet_generator, unet)
+                                         patchgan_receptive_field, resnet_generator, size_multiple,
+                                         unet, unet_depth)
 
-__all__ += ["unet", "resnet_generator", "patchgan", "patchgan_receptive_field", "build_generator",
-            "GENERATORS"]
+__all__ += ["unet", "unet_depth", "resnet_generator", "patchgan", "patchgan_receptive_field",
+            "build_generator", "size_multiple", "GENERATORS"]
 
 from advzoo.networks.superres import PixelShuffle, SpaceToDepth, srresnet  # noqa: E402
 

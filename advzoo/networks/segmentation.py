@@ -17,7 +17,8 @@ import keras
 
 from advzoo.errors import AdvzooError
 from advzoo.networks.common import apply_norm, validate_norm, weight_layer
-from advzoo.networks.translation import _check_divisible, conv, spatial_rank, unet_depth
+from advzoo.networks.translation import (_check_divisible, conv, image_input, spatial_rank,
+                                         unet_depth)
 
 
 def multiscale_critic(input_shape, filters: int = 16, n_layers: int = 3, norm: str = "batch",
@@ -38,7 +39,7 @@ def multiscale_critic(input_shape, filters: int = 16, n_layers: int = 3, norm: s
     if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
         raise AdvzooError(f"multiscale_critic filters must be a positive int, got {filters!r}")
     _check_divisible(input_shape, 2 ** n_layers, "multiscale_critic", f"n_layers={n_layers}")
-    inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    inputs = image_input(input_shape, f"{name}_input")
     features = [keras.layers.Activation("linear", dtype="float32", name=f"{name}_scale0")(inputs)]
     x = inputs
     for i in range(n_layers):
@@ -78,8 +79,8 @@ def multi_depth_classifier(feature_shapes, image_shape, levels: int, filters: in
                            name: str = "domain_classifier") -> keras.Model:
     """A domain classifier on activations of several depths (Kamnitsas et al. 2017, Sec. 2.2).
 
-    Each input (one per activation, shapes without the batch axis) is average-pooled to the
-    grid image size / 2**levels and the pooled maps are concatenated, so coarse and fine
+    Each input (one per activation, its shape without the batch axis at the nominal
+    `image_shape`) is average-pooled to the grid image size / 2**levels and the pooled maps are concatenated, so coarse and fine
     features are judged together; then two 3x3 convolutions (`filters`, 2 * `filters`, LeakyReLU
     0.2), global average pooling and one float32 logit. 2D or 3D by `image_shape`'s rank.
     """
@@ -88,7 +89,7 @@ def multi_depth_classifier(feature_shapes, image_shape, levels: int, filters: in
     grid = tuple(max(1, int(s) // 2 ** levels) for s in tuple(image_shape)[:-1])
     inputs, pooled = [], []
     for i, shape in enumerate(feature_shapes):
-        x = keras.Input(tuple(shape), name=f"domain_input{i}")
+        x = image_input(shape, f"domain_input{i}")  # the pooling factors hold at any size
         inputs.append(x)
         factor = tuple(max(1, s // g) for s, g in zip(tuple(shape)[:-1], grid))
         if any(f > 1 for f in factor):

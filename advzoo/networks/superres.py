@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.networks.common import apply_norm, validate_norm
+from advzoo.networks.translation import image_input
 
 UPSAMPLING = ("pixel_shuffle", "transposed")
 
@@ -105,7 +106,7 @@ def srresnet(input_shape, scale: int = 2, output_channels: int = 1, filters: int
     check_choice("upsampling", upsampling, UPSAMPLING)
     check_choice("output_activation", output_activation, ("tanh", "linear"))
     high = (input_shape[0] * scale, input_shape[1] * scale)
-    low = keras.Input(input_shape, name=f"{name}_input")
+    low = image_input(input_shape, f"{name}_input")
     inputs, x = [low], low
     if reference_shape is not None:
         reference_shape = tuple(int(s) for s in reference_shape)
@@ -113,7 +114,7 @@ def srresnet(input_shape, scale: int = 2, output_channels: int = 1, filters: int
             raise AdvzooError(f"srresnet: the reference must be a high-resolution image "
                               f"({high[0]}, {high[1]}, C) = scale x the input {input_shape[:2]}, "
                               f"got {reference_shape}")
-        reference = keras.Input(reference_shape, name=f"{name}_reference")
+        reference = image_input(reference_shape, f"{name}_reference")
         inputs.append(reference)
         x = keras.layers.Concatenate(name=f"{name}_with_reference")(
             [low, SpaceToDepth(scale, name=f"{name}_reference_fold")(reference)])

@@ -40,6 +40,29 @@ def spatial_rank(shape, what: str) -> int:
     return len(shape) - 1
 
 
+def image_input(shape, name: str) -> keras.KerasTensor:
+    """A channels-last image input with free spatial sizes: `shape` gives the rank and channels
+    only, so the fully convolutional networks built on it run (and fine-tune) at any size that is
+    a multiple of their stride, and their weights never depend on the size they were built at."""
+    shape = tuple(shape)
+    return keras.Input((None,) * (len(shape) - 1) + (int(shape[-1]),), name=name)
+
+
+def size_multiple(network: keras.Model) -> int:
+    """The stride of a fully convolutional network: the product of the strides of its (not
+    transposed) convolutions along one path, i.e. 2**depth for the U-Net, 2**n_downsampling for
+    the ResNet generator. Inputs must be a multiple of it on every spatial axis."""
+    multiple = 1
+    for layer in network.layers:
+        layer = getattr(layer, "layer", layer)  # spectral-normalised wrappers
+        if isinstance(layer, keras.Model):
+            multiple *= size_multiple(layer)
+        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv3D)) and not isinstance(
+                layer, (keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)):
+            multiple *= max(int(s) for s in layer.strides)
+    return multiple
+
+
 def conv(ndim: int, filters: int, kernel_size, strides=1, padding="same", **kwargs):
     layer = keras.layers.Conv2D if ndim == 2 else keras.layers.Conv3D
     return layer(filters, kernel_size, strides=strides, padding=padding, **kwargs)
@@ -114,7 +137,7 @@ def unet(input_shape, output_channels: int = 1, filters: int = 64, depth: int | 
         raise AdvzooError(f"unet dropout must be in [0, 1), got {dropout!r}")
     validate_norm(norm)
     _check_divisible(input_shape, 2 ** depth, "unet", f"depth={depth}")
-    inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    inputs = image_input(input_shape, f"{name}_input")
     widths = [min(filters * 2 ** i, filters * 8) for i in range(depth)]
     x, skips = inputs, []
     for i, width in enumerate(widths):
@@ -170,7 +193,7 @@ def resnet_generator(input_shape, output_channels: int = 1, filters: int = 64, n
     validate_norm(norm)
     _check_divisible(input_shape, 2 ** n_downsampling, "resnet_generator",
                      f"n_downsampling={n_downsampling}")
-    inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    inputs = image_input(input_shape, f"{name}_input")
     x = keras.layers.ReLU(name=f"{name}_stem_act")(_pad_conv(inputs, ndim, filters, 7,
                                                               f"{name}_stem", norm))
     for i in range(n_downsampling):
@@ -239,7 +262,7 @@ def patchgan(input_shape, condition_shape=None, filters: int = 64, n_layers: int
     if not isinstance(n_layers, int) or n_layers < 0:
         raise AdvzooError(f"patchgan n_layers must be an int >= 0, got {n_layers!r}")
     _check_divisible(input_shape, 2 ** n_layers, "patchgan", f"n_layers={n_layers}")
-    image = keras.Input(tuple(input_shape), name=f"{name}_image")
+    image = image_input(input_shape, f"{name}_image")
     inputs, x = [image], image
     if condition_shape is not None:
         condition_shape = tuple(condition_shape)
@@ -247,7 +270,7 @@ def patchgan(input_shape, condition_shape=None, filters: int = 64, n_layers: int
         if condition_shape[:-1] != tuple(input_shape)[:-1]:
             raise AdvzooError(f"patchgan: condition {condition_shape} and image "
                               f"{tuple(input_shape)} must have the same spatial size")
-        condition = keras.Input(condition_shape, name=f"{name}_condition")
+        condition = image_input(condition_shape, f"{name}_condition")
         inputs = [condition, image]
         x = keras.layers.Concatenate(name=f"{name}_pair")([condition, image])
     for i in range(n_layers + 1):

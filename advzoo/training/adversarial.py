@@ -16,11 +16,13 @@ runs the updates of its paper's algorithm in order. This base class gives each f
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Iterable
 
 import keras
 import tensorflow as tf
 
+from advzoo.contract import check_contract
 from advzoo.errors import AdvzooError, unknown_name
 from advzoo.losses import Objective, clip_weights, get_objective, gradient_penalty
 
@@ -43,15 +45,22 @@ class AdversarialModel(keras.Model):
         objective: an id of `advzoo.losses.OBJECTIVES` (gan, nsgan, lsgan, wgan, wgan_gp, hinge).
         n_critic: critic updates per generator update; None takes the objective's paper default.
         seed: seed of the model's random draws (latent codes, interpolation factors).
+        contract: the input contract of a preset (`advzoo.contract`): the physical units, window
+            and modality of its inputs and outputs, so `translate(..., units="physical")`,
+            `segment` and `advzoo apply` map a user's scan in and out. None: none stated.
     """
 
     players: tuple[str, ...] = ()
+    # True for the fully convolutional families, whose players take any spatial size that is a
+    # multiple of `size_multiple`; False where weights depend on the size (a DCGAN generator's
+    # projection, ProGAN's resolution), which then check the full per-sample shape.
+    size_free: bool = False
     critic: str | None = "discriminator"
     inference_player: str = "generator"
     loss_names: tuple[str, ...] = ()
 
     def __init__(self, objective: str = "nsgan", n_critic: int | None = None,
-                 seed: int | None = None, **kwargs):
+                 seed: int | None = None, contract: dict | None = None, **kwargs):
         super().__init__(**kwargs)
         self.objective: Objective = get_objective(objective)
         if n_critic is not None and (not isinstance(n_critic, int) or n_critic < 1):
@@ -60,6 +69,9 @@ class AdversarialModel(keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self._base_config = {"objective": self.objective.name, "n_critic": n_critic, "seed": seed}
+        self.contract = check_contract(contract)
+        if self.contract is not None:
+            self._base_config["contract"] = self.contract
         self._family_config: dict = {}
         self.trackers: dict[str, keras.metrics.Mean] = {}
         self.player_optimizers: dict[str, keras.optimizers.Optimizer] = {}
@@ -247,19 +259,72 @@ class AdversarialModel(keras.Model):
             self.trackers[name].update_state(tf.cast(value, tf.float32))
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
+    # -- physical units -------------------------------------------------------------------------
+
+    def io_contract(self, **options) -> tuple[dict, dict | None]:
+        """The (input, output) sides of the model's contract for a call with `options` (e.g. a
+        translation direction); raises when the model states none."""
+        if not self.contract:
+            raise AdvzooError(
+                f"{type(self).__name__} states no input contract, so units='physical' cannot map "
+                "its inputs: load a preset (every image-to-image preset states one), build the "
+                "model with contract={'input': {'window': [lo, hi], ...}, 'output': {...}} (see "
+                "advzoo.contract), or scale inputs to [-1, 1] yourself and use units='model'.")
+        return self.contract["input"], self.contract.get("output")
+
     # -- input checks ---------------------------------------------------------------------------
 
-    def check_input(self, tensor, expected_shape: Iterable[int | None], what: str):
-        """Cast `tensor` to float32 and raise at trace time if its per-sample shape is wrong."""
+    @property
+    def size_multiple(self) -> int | None:
+        """The stride of a size-free family's networks: inputs must be a multiple of it along
+        every spatial axis (`translate`, `segment` and `attribute` pad other sizes). None for
+        the families whose weights depend on the image size."""
+        if not self.size_free:
+            return None
+        if getattr(self, "_size_multiple", None) is None:
+            from advzoo.networks.translation import size_multiple
+
+            self._size_multiple = size_multiple(self.inference_model())
+        return self._size_multiple
+
+    def check_input(self, tensor, expected_shape: Iterable[int | None], what: str, like=None,
+                    like_what: str = "", scale: int = 1):
+        """Cast `tensor` to float32 and raise at trace time if its per-sample shape is wrong.
+
+        A size-free family checks the rank and channels, and that every known spatial size is a
+        multiple of `size_multiple`; the others check the whole per-sample shape. `like`: a
+        tensor (called `like_what`) whose spatial size, times `scale`, this one must have (a
+        target and its source, a mask and its image)."""
         expected = tuple(expected_shape)
         got = tuple(tensor.shape[1:])
+        if self.size_free and expected:
+            expected = (None,) * (len(expected) - 1) + expected[-1:]
         if len(got) != len(expected) or any(
                 e is not None and g is not None and e != g for e, g in zip(expected, got)):
+            hint = ("Give images with these channels (any spatial size that is a multiple of "
+                    f"{self.size_multiple})" if self.size_free else
+                    "Resize the data or build the model with a matching shape option (this "
+                    "family's weights depend on the image size)")
             raise AdvzooError(
                 f"{type(self).__name__} expects {what} of shape (batch, "
                 f"{', '.join(str(e) for e in expected)}), got (batch, "
-                f"{', '.join(str(g) for g in got)}). Resize the data or build the model with "
-                "a matching shape option.")
+                f"{', '.join(str(g) for g in got)}). {hint}.")
+        if like is not None:
+            want = tuple(None if s is None else int(s) * scale for s in like.shape[1:-1])
+            if any(w is not None and g is not None and w != g for w, g in zip(want, got[:-1])):
+                raise AdvzooError(
+                    f"{type(self).__name__} expects {what} of shape (batch, "
+                    f"{', '.join(str(s) for s in want + got[-1:])}): the spatial size of the "
+                    f"{like_what}{f' times {scale}' if scale != 1 else ''}; got (batch, "
+                    f"{', '.join(str(g) for g in got)}).")
+        if self.size_free:
+            multiple = self.size_multiple
+            if any(g is not None and g % multiple for g in got[:-1]):
+                raise AdvzooError(
+                    f"{type(self).__name__} expects {what} whose spatial sizes are multiples of "
+                    f"{multiple} (its networks halve them {int(math.log2(multiple))} times), got "
+                    f"(batch, {', '.join(str(g) for g in got)}). Crop or pad the data "
+                    f"(advzoo.inference.pad_to_multiple) to a multiple of {multiple}.")
         return tf.cast(tensor, tf.float32)
 
     # -- deployment -----------------------------------------------------------------------------
