@@ -1,8 +1,10 @@
-"""The `advzoo` command: list, demo, train, sample, export.
+"""The `advzoo` command: list, demo, train, apply, sample, export.
 
     advzoo list
     advzoo demo --out advzoo_demo
     advzoo train gan --steps 200 --batch-size 64 --out runs/gan
+    advzoo train pix2pix_lowdose_ct --data low/ --data-b full/ --image-size 128 --out runs/ct
+    advzoo apply pix2pix_lowdose_ct scan.nii.gz --axis 2 --out denoised.nii.gz
     advzoo sample gan_digits_dcgan --n 64 --out samples.png
     advzoo export gan_digits_dcgan --out exported/gan
 """
@@ -115,6 +117,8 @@ def cmd_demo(args) -> None:
 def cmd_train(args) -> None:
     out = pathlib.Path(args.out)
     _check_out_dir(out, args.overwrite)
+    if (args.data_b or args.labels) and not args.data:
+        raise SystemExit("advzoo: --data-b and --labels come with --data (the first folder)")
     import keras
 
     import advzoo
@@ -139,8 +143,19 @@ def cmd_train(args) -> None:
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(args.tensorboard))
-    history = fit_on_default_data(model, args.steps, args.batch_size, epochs=args.epochs,
-                                  seed=args.seed, callbacks=callbacks, verbose=1)
+    if args.data:
+        from advzoo.recipes import folder_training_data
+
+        model, data = folder_training_data(
+            model, args.data, data_b=args.data_b, labels=args.labels, image_size=args.image_size,
+            patch=args.patch, mode=args.mode, axis=args.axis, batch_size=args.batch_size,
+            jitter=args.jitter, seed=args.seed, preset=args.name if is_preset else None)
+        steps_per_epoch = -(-args.steps // args.epochs)
+        history = model.fit(data.repeat(), steps_per_epoch=steps_per_epoch, epochs=args.epochs,
+                            callbacks=callbacks, verbose=1, shuffle=False)
+    else:
+        history = fit_on_default_data(model, args.steps, args.batch_size, epochs=args.epochs,
+                                      seed=args.seed, callbacks=callbacks, verbose=1)
 
     def write(tmp):
         model.save(tmp / "model.keras")
@@ -152,6 +167,18 @@ def cmd_train(args) -> None:
     _write_dir_atomically(out, write, args.overwrite)
     print(f"Wrote {out / 'model.keras'}, {out / 'history.json'}"
           + (f", {out / 'samples.png'}" if (out / "samples.png").exists() else ""))
+
+
+def cmd_apply(args) -> None:
+    from advzoo.apply import apply_files
+
+    model = _load_any(args.model)
+    written = apply_files(model, args.input, args.out, axis=args.axis, tile=args.tile,
+                          overlap=args.overlap, batch_size=args.batch_size, format=args.format,
+                          probabilities=args.probabilities, overwrite=args.overwrite,
+                          progress=not args.quiet)
+    for path in written:
+        print(f"Wrote {path}")
 
 
 def cmd_sample(args) -> None:
@@ -215,7 +242,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard logs here")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace files in a non-empty --out")
+    own = p.add_argument_group(
+        "your own data (instead of the built-in phantoms): folders of NIfTI, DICOM, PNG/TIFF or "
+        ".npy files; a preset's input contract sets the intensity window")
+    own.add_argument("--data", metavar="DIR", help="images (the source domain for translation)")
+    own.add_argument("--data-b", metavar="DIR",
+                     help="targets, matched to --data by file name for paired families (pix2pix), "
+                          "unmatched for unpaired ones (cyclegan, simgan, vagan's normal images); "
+                          "with --labels: unlabelled target-domain images (dann, adda, pixelda, dan)")
+    own.add_argument("--labels", metavar="DIR", help="label maps matched to --data by file name")
+    own.add_argument("--image-size", type=int, metavar="N", help="resize every slice to N x N")
+    own.add_argument("--patch", type=int, metavar="N", help="random N x N (x N) crops per epoch")
+    own.add_argument("--mode", choices=("slices", "volumes"), default="slices",
+                     help="2D slices of volumes (default) or whole volumes for 3D models")
+    own.add_argument("--axis", type=int, default=-1, help="slicing axis of volumes (default: last)")
+    own.add_argument("--jitter", action="store_true", help="pix2pix's random resize-crop-flip")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("apply", help="run a translation, segmentation or attribution model on your "
+                                     "scan files and write the results as files")
+    p.add_argument("model", help="preset name, preset folder, or .keras file")
+    p.add_argument("input", help="a .nii/.nii.gz, DICOM file or series folder, .png/.jpg/.tif, "
+                                 ".npy, or a folder of them")
+    p.add_argument("--out", required=True, help="output folder (or a file path for one input)")
+    p.add_argument("--axis", type=int, help="slice 3D inputs along this axis for 2D models "
+                                            "(NIfTI: 2 = axial; DICOM series: 0)")
+    p.add_argument("--tile", type=int, metavar="N", help="sliding-window inference in N-pixel tiles")
+    p.add_argument("--overlap", type=float, default=0.25, help="tile overlap (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=8, help="slices or tiles per batch "
+                                                            "(default: %(default)s)")
+    p.add_argument("--format", help="output format instead of the input's: nii, npy, png, dicom")
+    p.add_argument("--probabilities", action="store_true",
+                   help="segmentors: write class probabilities (needs --format nii or npy)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("sample", help="write samples of a generator (preset, preset folder or .keras)")
     p.add_argument("model", help="preset name, preset folder, or .keras file")

@@ -116,3 +116,91 @@ def train_preset(name: str, out_dir=None, steps: int | None = None, verbose="aut
         "command": f"python scripts/train_preset.py {name}",
     }
     return weights.save_preset(model, out, metadata, overwrite=overwrite)
+
+
+# -- training on the user's folders ------------------------------------------------------------
+
+PAIRED_FAMILIES = ("pix2pix",)  # (source, target) matched by file name
+UNPAIRED_FAMILIES = ("cyclegan", "simgan", "vagan")  # two folders, no correspondence
+TRIPLE_FAMILIES = ("dann", "adda", "pixelda", "dan")  # (image, label, unlabelled target image)
+
+
+def _contract_window(model, side: str):
+    """The contract's window for `side` when its units are absolute (CT in HU, 8-bit RGB); None
+    (each file's range) for modalities the contract normalises per image (MR)."""
+    spec = (getattr(model, "contract", None) or {}).get(side)
+    if not spec or spec.get("kind", "image") == "labels" or \
+            spec.get("normalise", "window") != "window":
+        return None
+    return tuple(spec["window"])
+
+
+def folder_training_data(model, data, *, data_b=None, labels=None, image_size=None, patch=None,
+                         mode: str = "slices", axis: int = -1, batch_size: int = 16,
+                         jitter: bool = False, seed: int = 0, preset: str | None = None):
+    """(model, tf.data batches) to fine-tune or train `model` on the user's folders.
+
+    `data` and `labels` give (image, label map) pairs for the segmentation families (with
+    `data_b`, unlabelled target images for the adaptation and semi-supervised ones); `data` and
+    `data_b` give (source, target) pairs for pix2pix (matched by file name) or unpaired domains
+    for cyclegan, simgan and vagan (abnormal, normal). Intensities go through the preset's
+    contract window where its units are absolute (HU), else each file's range. A preset whose
+    image pools are sized for another shape than the data's is reloaded at the data's shape with
+    the same weights (`advzoo.load(preset, image_shape=...)`).
+    """
+    import tensorflow as tf
+
+    from advzoo.data import folders
+    from advzoo.errors import AdvzooError
+    from advzoo.layers import ImagePool
+
+    family = model.family_name
+    common = dict(image_size=image_size, patch=patch, mode=mode, axis=axis,
+                  batch_size=batch_size, jitter=jitter, seed=seed)
+    if labels:
+        if not hasattr(model, "num_classes"):
+            raise AdvzooError(f"--labels trains segmentation families; {family} is not one")
+        data_set = folders.labelled_folders(data, labels, num_classes=model.num_classes,
+                                            window=_contract_window(model, "input"), **common)
+        if family in TRIPLE_FAMILIES:
+            if not data_b:
+                raise AdvzooError(f"{family} trains on (image, label, unlabelled image) triples: "
+                                  "give the unlabelled (target-domain) images with --data-b")
+            targets = folders.unpaired_folders(data, data_b, window_a=_contract_window(
+                model, "input"), window_b=_contract_window(model, "input"), **common)
+            data_set = tf.data.Dataset.zip(data_set, targets).map(
+                lambda pair, unpaired: (pair[0], pair[1], unpaired[1]))
+    elif data_b:
+        windows = dict(window_a=_contract_window(model, "input"),
+                       window_b=_contract_window(model, "output"))
+        if family in PAIRED_FAMILIES:
+            data_set = folders.paired_folders(data, data_b, **windows, **common)
+        elif family in UNPAIRED_FAMILIES:
+            if family == "vagan":  # abnormal and normal images: both are inputs
+                windows["window_b"] = windows["window_a"]
+            data_set = folders.unpaired_folders(data, data_b, **windows, **common)
+        else:
+            raise AdvzooError(
+                f"{family} does not train on two image folders here: folders train "
+                f"{', '.join(PAIRED_FAMILIES + UNPAIRED_FAMILIES)} (--data, --data-b) and the "
+                "segmentation families (--data, --labels)")
+    else:
+        raise AdvzooError("--data needs --data-b (a second image folder) or --labels (label maps)")
+    first = data_set.element_spec[0]
+    channels = model.image_shape[-1]
+    if first.shape[-1] != channels:
+        raise AdvzooError(f"the images in {data} have {first.shape[-1]} channel(s); "
+                          f"{preset or family} takes {channels}")
+    spatial = tuple(first.shape[1:-1])
+    pools = [layer for layer in model._flatten_layers() if isinstance(layer, ImagePool)]
+    if pools and None not in spatial and spatial != tuple(model.image_shape[:-1]):
+        if preset is None:
+            raise AdvzooError(f"{family}'s image pools hold {tuple(model.image_shape)} images, the "
+                              f"data gives {spatial}: build it with image_shape at the data's size")
+        from advzoo import zoo
+
+        config = model.get_config()
+        overrides = {key: [*spatial, config[key][-1]] for key in
+                     ("image_shape", "source_shape", "target_shape") if key in config}
+        model = zoo.load(preset, **overrides)
+    return model, data_set
