@@ -24,10 +24,12 @@ if _backend != "tensorflow":
 
 from advzoo import data, latent, layers, losses, metrics, networks, weights  # noqa: E402
 from advzoo import models, presets  # noqa: E402,F401  (registration side effects)
+from advzoo import apply, contract, inference, scan_io  # noqa: E402  (files in, files out)
 from advzoo.errors import AdvzooError, UnknownNameError, WeightsError  # noqa: E402
 from advzoo.training import AdversarialModel  # noqa: E402
 from advzoo.zoo import build, get_family, get_preset, list_models, list_presets, load  # noqa: E402
 
 __all__ = ["__version__", "build", "load", "list_models", "list_presets", "get_family",
            "get_preset", "AdversarialModel", "AdvzooError", "UnknownNameError", "WeightsError",
-           "data", "latent", "layers", "losses", "metrics", "networks", "weights"]
+           "data", "latent", "layers", "losses", "metrics", "networks", "weights", "apply",
+           "contract", "inference", "scan_io"]

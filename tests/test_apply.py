@@ -142,14 +142,16 @@ def _nifti_pairs(tmp_path):
     return a, b
 
 
-def test_train_from_paired_nifti_folders_fine_tunes_a_preset_at_64(tmp_path):
+@pytest.mark.parametrize("size", [64, 128, 256])
+def test_train_from_paired_nifti_folders_fine_tunes_a_32_pixel_preset(tmp_path, size):
     a, b = _nifti_pairs(tmp_path)
     out = tmp_path / "run"
     assert main(["train", "pix2pix_mr_to_ct", "--data", str(a), "--data-b", str(b),
-                 "--image-size", "64", "--steps", "2", "--batch-size", "4", "--out",
+                 "--image-size", str(size), "--steps", "2", "--batch-size", "2", "--out",
                  str(out)]) == 0
     model = keras.saving.load_model(out / "model.keras")
-    assert model.translate(np.zeros((1, 64, 64, 1))).shape == (1, 64, 64, 1)
+    assert model.translate(np.zeros((1, size, size, 1))).shape == (1, size, size, 1)
+    assert model.contract == advzoo.load("pix2pix_mr_to_ct").contract  # kept in the .keras
 
 
 def test_train_from_unpaired_folders_reloads_pool_families_at_the_data_size(tmp_path):
