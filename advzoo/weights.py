@@ -3,8 +3,8 @@
 Each preset folder holds, as keras-hub presets do:
     config.json        {"family": ..., "config": {constructor arguments}}
     model.weights.h5   the weights of every player (no optimizer state)
-    metadata.json      sha256 of the weights, training recipe and time, measured metrics,
-                       advzoo / Keras / TensorFlow versions
+    metadata.json      sha256 of the weights and of the config (`config_sha256`), training
+                       recipe and time, measured metrics, advzoo / Keras / TensorFlow versions
 Preset names are plain folder names: no separators, no `..`, no absolute paths, so a name can
 never reach outside `zoo_weights/`. Folders are written to a temporary sibling and renamed into
 place, so a failed write leaves nothing half-written and an existing preset is never clobbered
@@ -25,7 +25,7 @@ from advzoo.errors import AdvzooError, WeightsError
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # whole name (fullmatch: no trailing newline)
 
 
 def zoo_weights_dir() -> pathlib.Path:
@@ -53,7 +53,7 @@ def sha256_file(path) -> str:
 
 def check_preset_name(name: str) -> str:
     """Return `name` if it is a safe folder name, else raise (no `..`, separators, absolute paths)."""
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise AdvzooError(
             f"Invalid preset name {name!r}: expected a plain name of letters, digits, '_', '-', "
             "'.' (no path separators, no '..'); pass a folder path to load a preset from elsewhere.")
@@ -99,17 +99,37 @@ def read_config(folder) -> dict:
     return config
 
 
+def config_sha256(config: dict) -> str:
+    """sha256 of a preset's config.json content (its JSON with sorted keys, so formatting does
+    not count but every value does)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def read_metadata(folder) -> dict:
     return _read_json(pathlib.Path(folder) / METADATA_FILE)
 
 
 def verify(folder) -> dict:
-    """Check the weights file against the sha256 in metadata.json; return the metadata."""
+    """Check the weights file and config.json against the sha256s in metadata.json; return the
+    metadata."""
     folder = pathlib.Path(folder)
     metadata = read_metadata(folder)
     weights_path = folder / WEIGHTS_FILE
     if not weights_path.is_file():
         raise WeightsError(f"Missing weights file {weights_path}")
+    for key, what in (("sha256", "the weights"), ("config_sha256", "config.json")):
+        if not metadata.get(key):
+            raise WeightsError(
+                f"{folder / METADATA_FILE} has no {key!r} (the hash of {what}), so the preset "
+                "cannot be verified; re-save it with advzoo.weights.save_preset or re-train it "
+                "with scripts/train_preset.py.")
+    actual_config = config_sha256(read_config(folder))
+    if metadata["config_sha256"] != actual_config:
+        raise WeightsError(
+            f"{folder / CONFIG_FILE} does not match its metadata: sha256 {actual_config[:16]}..., "
+            f"expected {str(metadata['config_sha256'])[:16]}... It was edited or replaced; "
+            "restore it, or re-save the preset.")
     expected = metadata.get("sha256")
     actual = sha256_file(weights_path)
     if expected != actual:
@@ -152,9 +172,10 @@ def save_preset(model, folder, metadata: dict | None = None, overwrite: bool = F
         clone = type(model)(**config)
         clone.set_weights(model.get_weights())
         clone.save_weights(str(tmp / WEIGHTS_FILE))
-        (tmp / CONFIG_FILE).write_text(json.dumps(
-            {"family": model.family_name, "config": _jsonable(config)}, indent=2) + "\n")
+        config_file = {"family": model.family_name, "config": _jsonable(config)}
+        (tmp / CONFIG_FILE).write_text(json.dumps(config_file, indent=2) + "\n")
         meta = {**(metadata or {}), "sha256": sha256_file(tmp / WEIGHTS_FILE),
+                "config_sha256": config_sha256(config_file),
                 "family": model.family_name, "advzoo_version": __version__,
                 "keras_version": keras.__version__, "tensorflow_version": tf.__version__}
         (tmp / METADATA_FILE).write_text(json.dumps(_jsonable(meta), indent=2) + "\n")

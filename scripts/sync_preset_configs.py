@@ -1,6 +1,6 @@
 """Rewrite zoo_weights/NAME/config.json from the registered recipe (advzoo/presets.py) when an
 option was added that does not change the networks (an explicit U-Net depth, an input contract),
-without re-training.
+without re-training, and stamp metadata.json with the config's sha256 (`config_sha256`).
 
 For each preset: the model is built from the shipped config and from the recipe's config, the
 shipped weights are loaded into both, and the new config is written only if every weight has the
@@ -33,6 +33,24 @@ def _probe(model) -> np.ndarray:
     return np.asarray(network(batch[0] if len(batch) == 1 else batch, training=False))
 
 
+def _write_json(path: pathlib.Path, value: dict) -> None:
+    """Replace `path` whole (a temporary sibling renamed into place)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(value, indent=2) + "\n")
+    pathlib.Path(tmp).replace(path)
+
+
+def stamp(folder: pathlib.Path) -> bool:
+    """Record config.json's sha256 in metadata.json; True if it changed."""
+    metadata = weights.read_metadata(folder)
+    digest = weights.config_sha256(weights.read_config(folder))
+    if metadata.get("config_sha256") == digest:
+        return False
+    _write_json(folder / weights.METADATA_FILE, {**metadata, "config_sha256": digest})
+    return True
+
+
 def sync(name: str) -> str:
     preset = advzoo.get_preset(name)
     folder = weights.resolve_preset(name)
@@ -49,16 +67,13 @@ def sync(name: str) -> str:
     # only options it lacks, or left to a default (None), come from the recipe
     config.update({k: v for k, v in shipped["config"].items() if v is not None})
     if config == shipped["config"]:
-        return "unchanged"
+        return "config unchanged" + (", config_sha256 stamped" if stamp(folder) else "")
     difference = float(np.abs(_probe(old) - _probe(new)).max())
     if difference > 0:
         raise SystemExit(f"{name}: the recipe's config changes the network (max output "
                          f"difference {difference:.3g}); re-train it with scripts/train_preset.py")
-    text = json.dumps({"family": shipped["family"], "config": config}, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".config.", dir=folder)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    pathlib.Path(tmp).replace(folder / weights.CONFIG_FILE)
+    _write_json(folder / weights.CONFIG_FILE, {"family": shipped["family"], "config": config})
+    stamp(folder)
     added = sorted(set(config) - set(shipped["config"]))
     changed = sorted(k for k in set(config) & set(shipped["config"])
                      if config[k] != shipped["config"][k])

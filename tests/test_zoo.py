@@ -86,8 +86,35 @@ def test_weights_of_another_architecture_are_refused(preset_copy):
     config = json.loads((preset_copy / "config.json").read_text())
     config["config"]["generator_filters"] = 16  # the weights were trained with 32
     (preset_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(WeightsError, match="config.json does not match its metadata"):
+        advzoo.load(preset_copy)
+    metadata = json.loads((preset_copy / "metadata.json").read_text())
+    metadata["config_sha256"] = weights.config_sha256(config)  # a consistent but wrong preset
+    (preset_copy / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(WeightsError, match="Could not load"):
         advzoo.load(preset_copy)
+
+
+def test_an_edited_config_is_refused_even_when_the_weights_still_load(preset_copy):
+    config = json.loads((preset_copy / "config.json").read_text())
+    config["config"]["output_activation"] = "linear"  # same weights, other outputs
+    (preset_copy / "config.json").write_text(json.dumps(config, indent=4))
+    with pytest.raises(WeightsError, match="was edited or replaced"):
+        advzoo.load(preset_copy)
+
+
+@pytest.mark.parametrize("key", ["sha256", "config_sha256"])
+def test_a_missing_hash_has_its_own_message(preset_copy, key):
+    metadata = json.loads((preset_copy / "metadata.json").read_text())
+    del metadata[key]
+    (preset_copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(WeightsError, match=f"has no '{key}'.*cannot be verified"):
+        advzoo.load(preset_copy)
+
+
+def test_a_trailing_newline_is_not_a_preset_name():
+    with pytest.raises(ValueError, match="Invalid preset name"):
+        weights.check_preset_name("gan_digits_dcgan\n")
 
 
 def test_bad_metadata_and_config_are_clear(preset_copy):
