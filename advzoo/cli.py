@@ -19,28 +19,57 @@ import sys
 import tempfile
 import time
 
+from advzoo.errors import AdvzooError
+
 # Fewer TensorFlow C++ notices in the CLI's output (the few it prints before its logging starts
 # cannot be silenced by environment variables).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _parse_set(items) -> dict:
-    """`key=value` pairs; values parse as JSON when they can (numbers, lists, true/false)."""
+    """`key=value` pairs; values parse as JSON when they can (numbers, lists, true/false), and
+    stay strings otherwise (generator=mlp); a value that starts like JSON but is not is refused."""
     config = {}
     for item in items or []:
-        if "=" not in item:
-            raise SystemExit(f"advzoo: --set expects key=value, got {item!r}")
-        key, value = item.split("=", 1)
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise AdvzooError(f"--set expects key=value, got {item!r}; e.g. --set generator=mlp "
+                              "or --set image_shape=[32,32,1]")
         try:
             config[key] = json.loads(value)
         except json.JSONDecodeError:
+            if value and value[:1] in "[{\"-0123456789.":
+                raise AdvzooError(f"--set {key}: {value!r} is not valid JSON; write lists as "
+                                  "[32,32,1], numbers as 0.5, strings plainly (generator=mlp)") from None
             config[key] = value
     return config
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a float in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
+    return value
+
+
 def _check_out_dir(path: pathlib.Path, overwrite: bool) -> None:
     if path.exists() and (not path.is_dir() or any(path.iterdir())) and not overwrite:
-        raise SystemExit(f"advzoo: {path} exists and is not empty; choose another --out or pass "
+        raise AdvzooError(f"{path} exists and is not empty; choose another --out or pass "
                          "--overwrite.")
 
 
@@ -52,7 +81,7 @@ def _load_any(spec: str):
 
     if spec.endswith(".keras"):
         if not pathlib.Path(spec).is_file():
-            raise SystemExit(f"advzoo: no such model file {spec!r}")
+            raise AdvzooError(f"no such model file {spec!r}")
         return keras.saving.load_model(spec)
     return advzoo.load(spec)
 
@@ -118,7 +147,7 @@ def cmd_train(args) -> None:
     out = pathlib.Path(args.out)
     _check_out_dir(out, args.overwrite)
     if (args.data_b or args.labels) and not args.data:
-        raise SystemExit("advzoo: --data-b and --labels come with --data (the first folder)")
+        raise AdvzooError("--data-b and --labels come with --data (the first folder)")
     import keras
 
     import advzoo
@@ -135,7 +164,7 @@ def cmd_train(args) -> None:
     keras.utils.set_random_seed(args.seed)
     if is_preset:
         if overrides:
-            raise SystemExit("advzoo: --set/--objective change a family's architecture; they "
+            raise AdvzooError("--set/--objective change a family's architecture; they "
                              "cannot be applied to a pretrained preset.")
         model = advzoo.load(args.name)
     else:
@@ -188,12 +217,12 @@ def cmd_sample(args) -> None:
 
     model = _load_any(args.model)
     if not hasattr(model, "sample"):
-        raise SystemExit(f"advzoo: {args.model} ({type(model).__name__}) has no latent sampler")
+        raise AdvzooError(f"{args.model} ({type(model).__name__}) has no latent sampler")
     out = pathlib.Path(args.out)
     if out.exists() and not args.overwrite:
-        raise SystemExit(f"advzoo: {out} exists; pass --overwrite to replace it.")
+        raise AdvzooError(f"{out} exists; pass --overwrite to replace it.")
     if out.suffix not in (".png", ".npy"):
-        raise SystemExit(f"advzoo: --out must end in .png or .npy, got {out.name!r}")
+        raise AdvzooError(f"--out must end in .png or .npy, got {out.name!r}")
     samples = model.sample(args.n, seed=args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
@@ -232,9 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a family (from scratch) or a preset (fine-tune) on its "
                                      "built-in data")
     p.add_argument("name", help="family or preset name (see `advzoo list`)")
-    p.add_argument("--steps", type=int, default=200, help="training steps (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
-    p.add_argument("--epochs", type=int, default=1, help="split the steps into epochs (default: 1)")
+    p.add_argument("--steps", type=positive_int, default=200, help="training steps (default: %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="default: %(default)s")
+    p.add_argument("--epochs", type=positive_int, default=1, help="split the steps into epochs (default: 1)")
     p.add_argument("--objective", help="adversarial objective (gan, nsgan, lsgan, wgan, wgan_gp, hinge)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="family option, e.g. --set generator=mlp --set image_shape=[8,8,1]")
@@ -251,8 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "unmatched for unpaired ones (cyclegan, simgan, vagan's normal images); "
                           "with --labels: unlabelled target-domain images (dann, adda, pixelda, dan)")
     own.add_argument("--labels", metavar="DIR", help="label maps matched to --data by file name")
-    own.add_argument("--image-size", type=int, metavar="N", help="resize every slice to N x N")
-    own.add_argument("--patch", type=int, metavar="N", help="random N x N (x N) crops per epoch")
+    own.add_argument("--image-size", type=positive_int, metavar="N", help="resize every slice to N x N")
+    own.add_argument("--patch", type=positive_int, metavar="N", help="random N x N (x N) crops per epoch")
     own.add_argument("--mode", choices=("slices", "volumes"), default="slices",
                      help="2D slices of volumes (default) or whole volumes for 3D models")
     own.add_argument("--axis", type=int, default=-1, help="slicing axis of volumes (default: last)")
@@ -267,9 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (or a file path for one input)")
     p.add_argument("--axis", type=int, help="slice 3D inputs along this axis for 2D models "
                                             "(NIfTI: 2 = axial; DICOM series: 0)")
-    p.add_argument("--tile", type=int, metavar="N", help="sliding-window inference in N-pixel tiles")
-    p.add_argument("--overlap", type=float, default=0.25, help="tile overlap (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=8, help="slices or tiles per batch "
+    p.add_argument("--tile", type=positive_int, metavar="N", help="sliding-window inference in N-pixel tiles")
+    p.add_argument("--overlap", type=fraction, default=0.25, help="tile overlap (default: %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="slices or tiles per batch "
                                                             "(default: %(default)s)")
     p.add_argument("--format", help="output format instead of the input's: nii, npy, png, dicom")
     p.add_argument("--probabilities", action="store_true",
@@ -280,10 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="write samples of a generator (preset, preset folder or .keras)")
     p.add_argument("model", help="preset name, preset folder, or .keras file")
-    p.add_argument("--n", type=int, default=64, help="number of samples (default: %(default)s)")
+    p.add_argument("--n", type=positive_int, default=64, help="number of samples (default: %(default)s)")
     p.add_argument("--out", required=True, help=".png grid or .npy array")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", type=int, default=4, help="PNG enlargement (default: %(default)s)")
+    p.add_argument("--scale", type=positive_int, default=4, help="PNG enlargement (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_sample)
 
@@ -297,8 +326,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from advzoo.errors import AdvzooError
-
     try:
         args.func(args)
     except AdvzooError as e:

@@ -34,3 +34,17 @@ def check_choice(option: str, value: object, choices: Iterable[str]) -> None:
     choices = tuple(choices)
     if value not in choices:
         raise unknown_name(option, value, choices)
+
+
+def check_shape(value: object, what: str) -> tuple[int, ...]:
+    """`value` as a tuple of positive ints (a per-sample shape such as image_shape), or an error
+    naming the option and what was given (a string, None, a float, a ragged list...)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise AdvzooError(f"{what} must be a tuple of positive ints such as (32, 32, 1), got "
+                          f"{value!r}")
+    shape = tuple(value)
+    if not shape or any(isinstance(s, bool) or not float(s).is_integer() or int(s) < 1
+                        if isinstance(s, (int, float)) else True for s in shape):
+        raise AdvzooError(f"{what} must be a tuple of positive ints such as (32, 32, 1), got "
+                          f"{value!r}")
+    return tuple(int(s) for s in shape)

@@ -30,16 +30,11 @@ def test_list_json():
     assert "gan" in listing["families"] and "gan_digits_dcgan" in listing["presets"]
 
 
-def test_demo_writes_pictures_quickly(tmp_path):
-    import time
-
+def test_demo_writes_pictures(tmp_path):
     from PIL import Image
 
-    start = time.perf_counter()
     result = advzoo("demo", "--out", str(tmp_path / "demo"))
-    elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stderr[-3000:]
-    assert elapsed < 30
     grid = np.asarray(Image.open(tmp_path / "demo" / "samples.png"))
     strip = np.asarray(Image.open(tmp_path / "demo" / "interpolation.png"))
     assert grid.shape == (4 * (8 * 17 + 1),) * 2 and grid.std() > 20  # 8x8 tiles of 16 px, x4

@@ -1,5 +1,4 @@
 """Phantoms of advzoo.data: determinism, ground truth, scaling, tf.data forms and bad arguments."""
-import time
 
 import numpy as np
 import pytest
@@ -293,9 +292,3 @@ def test_bad_arguments_raise_clear_errors(call, match):
         call()
 
 
-@pytest.mark.slow
-def test_ct_batch_generation_is_fast():
-    D.clear_cache()
-    t = time.perf_counter()
-    D.ct_slices_arrays(n=64, size=64, seed=123)
-    assert time.perf_counter() - t < 2.0

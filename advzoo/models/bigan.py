@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from advzoo import data as zoo_data
 from advzoo import losses, networks
-from advzoo.errors import AdvzooError
+from advzoo.errors import AdvzooError, check_shape
 from advzoo.training import AdversarialModel, GenerativeMixin
 from advzoo.zoo import register_family
 
@@ -77,7 +77,7 @@ class BiGAN(GenerativeMixin, AdversarialModel):
                  joint_units: int = 256, output_activation: str = "tanh",
                  seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = check_shape(image_shape, "image_shape")
         if not isinstance(latent_dim, int) or latent_dim < 1:
             raise AdvzooError(f"latent_dim must be a positive int, got {latent_dim!r}")
         if not isinstance(joint_units, int) or joint_units < 1:

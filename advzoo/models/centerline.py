@@ -17,7 +17,7 @@ import numpy as np
 
 from advzoo import data as zoo_data
 from advzoo import networks
-from advzoo.errors import AdvzooError
+from advzoo.errors import AdvzooError, check_shape
 from advzoo.models.gan import GAN
 from advzoo.training import AdversarialModel
 from advzoo.zoo import register_family
@@ -83,7 +83,7 @@ class CenterlineGAN(GAN):
                  n_critic: int | None = None, seed: int | None = None, **kwargs):
         # The networks are this family's own, so GAN.__init__ (which builds dcgan/mlp) is skipped.
         AdversarialModel.__init__(self, objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = check_shape(image_shape, "image_shape")
         if len(image_shape) != 2 or image_shape[1] != 4:
             raise AdvzooError(f"centerline_gan expects image_shape (points, 4) for (x, y, z, r) "
                               f"sequences, got {image_shape}")

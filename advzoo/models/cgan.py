@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from advzoo import data as zoo_data
 from advzoo import latent, networks
-from advzoo.errors import AdvzooError, check_choice
+from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.training import AdversarialModel, GenerativeMixin
 from advzoo.zoo import register_family
 
@@ -116,7 +116,7 @@ class ConditionalGAN(GenerativeMixin, AdversarialModel):
                  minibatch_discrimination=False,
                  output_activation: str = "tanh", seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = check_shape(image_shape, "image_shape")
         check_choice("condition", condition, CONDITIONS)
         if not isinstance(latent_dim, int) or latent_dim < 1:
             raise AdvzooError(f"latent_dim must be a positive int, got {latent_dim!r}")

@@ -31,7 +31,7 @@ import tensorflow as tf
 from advzoo import data as zoo_data
 from advzoo import losses
 from advzoo.data._common import as_dataset
-from advzoo.errors import AdvzooError, check_choice
+from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.layers import ImagePool
 from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet, unet_depth
 from advzoo.training import AdversarialModel, TranslationMixin
@@ -52,8 +52,8 @@ def organ_classes(labels) -> np.ndarray:
 
 
 def _check_shapes(source_shape, target_shape):
-    source_shape = tuple(int(s) for s in source_shape)
-    target_shape = tuple(int(s) for s in target_shape)
+    source_shape = check_shape(source_shape, "source_shape")
+    target_shape = check_shape(target_shape, "target_shape")
     spatial_rank(source_shape, "cyclegan source_shape")
     spatial_rank(target_shape, "cyclegan target_shape")
     if source_shape[:-1] != target_shape[:-1]:

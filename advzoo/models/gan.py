@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from advzoo import data as zoo_data
 from advzoo import networks
-from advzoo.errors import AdvzooError, check_choice
+from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.training import AdversarialModel, GenerativeMixin
 from advzoo.zoo import register_family
 
@@ -65,7 +65,7 @@ class GAN(GenerativeMixin, AdversarialModel):
                  minibatch_discrimination=False, output_activation: str = "tanh",
                  hidden_units=(256, 512), seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = check_shape(image_shape, "image_shape")
         check_choice("generator", generator, BACKBONES)
         check_choice("discriminator", discriminator, BACKBONES)
         if not isinstance(latent_dim, int) or latent_dim < 1:

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from advzoo import losses, networks
-from advzoo.errors import AdvzooError
+from advzoo.errors import AdvzooError, check_shape
 from advzoo.models.gan import gan_dataset
 from advzoo.training import AdversarialModel, GenerativeMixin
 from advzoo.zoo import register_family
@@ -74,7 +74,7 @@ class InfoGAN(GenerativeMixin, AdversarialModel):
                  q_units: int = 128, seed: int | None = None,
                  **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = check_shape(image_shape, "image_shape")
         if isinstance(categorical_codes, int):
             categorical_codes = (categorical_codes,)
         categorical_codes = tuple(categorical_codes)

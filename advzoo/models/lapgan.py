@@ -25,7 +25,7 @@ from keras import ops
 
 from advzoo import data as zoo_data
 from advzoo import losses, networks
-from advzoo.errors import AdvzooError
+from advzoo.errors import AdvzooError, check_shape
 from advzoo.losses import clip_weights
 from advzoo.networks.pyramid import residual_discriminator, residual_generator
 from advzoo.training import AdversarialModel, GenerativeMixin
@@ -81,7 +81,7 @@ class LAPGAN(GenerativeMixin, AdversarialModel):
                  objective: str = "nsgan",
                  n_critic: int | None = None, seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = check_shape(image_shape, "image_shape")
         if not isinstance(levels, int) or isinstance(levels, bool) or levels < 2:
             raise AdvzooError(f"lapgan needs levels >= 2 (a coarsest GAN and at least one "
                               f"residual level), got levels={levels!r}")

@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from advzoo import data as zoo_data
-from advzoo.errors import AdvzooError
+from advzoo.errors import AdvzooError, check_shape
 from advzoo.layers import FadeIn
 from advzoo.networks.progressive import (progressive_discriminator, progressive_generator,
                                          progressive_stages)
@@ -96,7 +96,7 @@ class ProGAN(GenerativeMixin, AdversarialModel):
                  drift: float = DRIFT, objective: str = "wgan_gp", n_critic: int | None = 1,
                  seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = check_shape(image_shape, "image_shape")
         self.stages = progressive_stages(image_shape, start_size)
         organs = _check_organs(mask_organs)
         if image_shape[-1] <= len(organs):

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from advzoo import data as zoo_data
-from advzoo.errors import AdvzooError, check_choice
+from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet_depth
 from advzoo.contract import to_model_units
 from advzoo.training.translation import UNITS, as_batch, check_unit_range, run_size_free
@@ -59,7 +59,7 @@ def segmentation_arrays(split: str = "train", image_shape=(32, 32, 3), task: str
     [-1024, 1024] -> [-1, 1]; masks int32 label maps over `advzoo.data.CT_LABELS`.
     """
     check_choice("task", task, TASKS)
-    image_shape = tuple(int(s) for s in image_shape)
+    image_shape = check_shape(image_shape, "image_shape")
     ndim = spatial_rank(image_shape, "image_shape")
     if task == "vessels":
         if ndim != 2 or image_shape[0] != image_shape[1] or image_shape[2] not in (1, 3) \
@@ -94,7 +94,7 @@ DOMAIN_ORGANS = ("liver", "kidney", "spleen", "bone", "vessel")
 
 def check_domain_image_shape(image_shape) -> int:
     """The side S of the built-in domain_shift data's (S, S, 1) images."""
-    image_shape = tuple(int(s) for s in image_shape)
+    image_shape = check_shape(image_shape, "image_shape")
     if len(image_shape) != 3 or image_shape[0] != image_shape[1] or image_shape[2] != 1 \
             or image_shape[0] < 16 or image_shape[0] % 2:
         raise AdvzooError(f"the domain_shift phantom has images (S, S, 1) with an even S >= 16, "
@@ -164,7 +164,7 @@ class SegmentationMixin:
                         depth: int | None = None, n_blocks: int = 6) -> keras.Model:
         """S: `unet` or `resnet` of the translation networks with a sigmoid (2 classes: one
         foreground channel) or softmax (K > 2 classes) head, 2D or 3D."""
-        self.image_shape = tuple(int(s) for s in image_shape)
+        self.image_shape = check_shape(image_shape, "image_shape")
         spatial_rank(self.image_shape, "image_shape")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise AdvzooError(f"num_classes must be an int >= 2 (2 = binary foreground/background),"

@@ -40,7 +40,7 @@ import tensorflow as tf
 from advzoo import data as zoo_data
 from advzoo import networks
 from advzoo.data.pairs import ct_window
-from advzoo.errors import AdvzooError, check_choice
+from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.layers import ImagePool
 from advzoo.training import AdversarialModel
 from advzoo.training.translation import TranslationMixin
@@ -60,7 +60,7 @@ def simgan_dataset(split: str = "train", batch_size: int | None = None, image_sh
     For `task="lowdose_ct"` both are mapped to [-1, 1] through the CT `window` (HU): a narrower
     window than the default [-1024, 1024] (e.g. soft tissue, (-160, 240)) makes the noise that
     tells the doses apart 5x larger in the scaled images (air and bone are clipped)."""
-    image_shape = tuple(int(s) for s in image_shape)
+    image_shape = check_shape(image_shape, "image_shape")
     if len(image_shape) != 3 or image_shape[0] != image_shape[1] or image_shape[2] != 1:
         raise AdvzooError(f"simgan has built-in data for image_shape (S, S, 1), not "
                           f"{image_shape}; pass your own (source, target) dataset to fit().")
@@ -112,7 +112,7 @@ class SimGAN(TranslationMixin, AdversarialModel):
                  window=CT_WINDOW, objective: str = "nsgan", n_critic: int | None = None,
                  seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = check_shape(image_shape, "image_shape")
         check_choice("generator", generator, tuple(networks.GENERATORS))
         check_choice("discriminator", discriminator, ("patch", "image"))
         if not isinstance(pool_size, int) or isinstance(pool_size, bool) or pool_size < 0:

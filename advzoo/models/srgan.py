@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from advzoo import data as zoo_data
 from advzoo import networks
-from advzoo.errors import AdvzooError, check_choice
+from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.networks.superres import UPSAMPLING, srresnet, upsampling_stages
 from advzoo.perceptual import FEATURE_LAYERS
 from advzoo.training import AdversarialModel
@@ -48,7 +48,7 @@ def srgan_dataset(split: str = "train", batch_size: int | None = None, source_sh
                   n: int | None = None, shuffle: bool | None = None, seed: int = 0):
     """`advzoo.data.multi_contrast_sr` shaped for a model: (t2_low, t2), or ((t2_low, t1), t2)
     with `reference_channels=1`; t2_low of `source_shape`, t2 and t1 `scale` times larger."""
-    source_shape = tuple(int(s) for s in source_shape)
+    source_shape = check_shape(source_shape, "source_shape")
     if len(source_shape) != 3 or source_shape[0] != source_shape[1] or source_shape[2] != 1:
         raise AdvzooError(f"srgan has built-in data (multi_contrast_sr) for source_shape "
                           f"(s, s, 1), not {source_shape}; pass your own dataset to fit().")
@@ -98,7 +98,7 @@ class SRGAN(TranslationMixin, AdversarialModel):
                  discriminator_norm: str = "auto", objective: str = "nsgan",
                  n_critic: int | None = None, seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        source_shape = tuple(int(s) for s in source_shape)
+        source_shape = check_shape(source_shape, "source_shape")
         if len(source_shape) != 3:
             raise AdvzooError(f"srgan works on 2D images: source_shape (h, w, C), got "
                               f"{source_shape}")

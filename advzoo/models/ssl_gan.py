@@ -43,7 +43,7 @@ import tensorflow as tf
 from advzoo import data as zoo_data
 from advzoo import networks
 from advzoo.data._common import as_dataset, paired_with_unpaired
-from advzoo.errors import AdvzooError, check_choice
+from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.losses import feature_matching_loss
 from advzoo.models.dan import labelled_count
 from advzoo.models.segmentation import check_positive_int, check_weight
@@ -63,7 +63,7 @@ LEARNING_RATE = 3e-3  # Salimans et al.'s Adam(3e-3, beta_1=0.5) of their MNIST 
 
 def check_ssl_image_shape(image_shape, dataset: str) -> int:
     """The side S of the built-in sets' (S, S, 1) images."""
-    image_shape = tuple(int(s) for s in image_shape)
+    image_shape = check_shape(image_shape, "image_shape")
     minimum = 8 if dataset == "digits" else 16
     if len(image_shape) != 3 or image_shape[0] != image_shape[1] or image_shape[2] != 1 \
             or image_shape[0] < minimum:
@@ -214,7 +214,7 @@ class SSLGAN(GenerativeMixin, AdversarialModel):
                  seed: int | None = None, **kwargs):
         check_choice("objective", objective, ("gan", "nsgan"))  # D(x) = sigmoid(log Z)
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = check_shape(image_shape, "image_shape")
         dcgan_doublings(image_shape)  # errors on sizes the DCGAN pieces cannot reach
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise AdvzooError(f"num_classes must be an int >= 2, got {num_classes!r}")

@@ -43,7 +43,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from advzoo.errors import AdvzooError, check_choice
+from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.models.anogan import SOFT_TISSUE_WINDOW
 from advzoo.networks.common import validate_norm
 from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet_depth
@@ -62,7 +62,7 @@ def _check_window(window) -> tuple:
 
 
 def _lesion_side(image_shape) -> int:
-    image_shape = tuple(int(s) for s in image_shape)
+    image_shape = check_shape(image_shape, "image_shape")
     if len(image_shape) != 3 or image_shape[0] != image_shape[1] or image_shape[2] != 1:
         raise AdvzooError(f"vagan has built-in data (the lesions phantom) for image_shape "
                           f"(S, S, 1), not {image_shape}; pass your own (abnormal image, normal "
@@ -180,7 +180,7 @@ class VAGAN(TranslationMixin, AdversarialModel):
                  seed: int | None = None, **kwargs):
         super().__init__(objective=objective, n_critic=n_critic, seed=seed, **kwargs)
         try:
-            image_shape = tuple(int(s) for s in image_shape)
+            image_shape = check_shape(image_shape, "image_shape")
         except (TypeError, ValueError):
             raise AdvzooError(f"image_shape must be a tuple of ints, (H, W, C) or (D, H, W, C), "
                               f"got {image_shape!r}") from None

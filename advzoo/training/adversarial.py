@@ -327,6 +327,35 @@ class AdversarialModel(keras.Model):
                     f"(advzoo.inference.pad_to_multiple) to a multiple of {multiple}.")
         return tf.cast(tensor, tf.float32)
 
+    # -- fit and save ---------------------------------------------------------------------------
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, refusing a missing dataset with a clear error (Keras would fail
+        deep inside with "pop from an empty set")."""
+        if x is None:
+            raise AdvzooError(f"{type(self).__name__}.fit needs training data: a tf.data.Dataset "
+                              "or arrays (see the family's docstring for what a batch holds), "
+                              "got x=None")
+        return super().fit(x, y, *args, **kwargs)
+
+    def save(self, filepath, overwrite: bool = True, **kwargs):
+        """`keras.Model.save`, atomically: the file is written beside `filepath` and renamed over
+        it, so a failed save (a full disk, a killed process) leaves any previous file intact."""
+        import os
+        import pathlib
+        import uuid
+
+        path = pathlib.Path(filepath)
+        if path.exists() and not overwrite:
+            raise AdvzooError(f"{path} exists; pass overwrite=True to replace it")
+        # Keras picks the format from the suffix, so the temporary file keeps it
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+        try:
+            super().save(tmp, overwrite=True, **kwargs)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     # -- deployment -----------------------------------------------------------------------------
 
     def inference_model(self) -> keras.Model:
