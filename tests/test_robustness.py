@@ -92,3 +92,104 @@ def test_save_refuses_to_overwrite_when_asked_not_to(tmp_path):
     with pytest.raises(AdvzooError, match="exists"):
         model.save(tmp_path / "m.keras", overwrite=False)
     assert (tmp_path / "m.keras").read_bytes() == before
+
+
+# -- values checked on every batch --------------------------------------------------------------
+
+def test_uint8_images_are_refused_on_every_fit_batch_not_only_the_first():
+    x = np.random.default_rng(0).uniform(-1, 1, (8, 8, 8, 1)).astype(np.float32)
+    model = tiny_gan()
+    model.fit(x, batch_size=8, epochs=1, verbose=0)  # traced on good data
+    uint8 = np.concatenate([x, np.full((8, 8, 8, 1), 255.0, np.float32)])
+    # steps count on from the first fit: the uint8 batch is the run's third
+    with pytest.raises(AdvzooError, match=r"GAN got samples at step 3 with values in "
+                                          r"\[255, 255\]; expected in \[-1, 1\].*127.5"):
+        model.fit(uint8, batch_size=8, epochs=1, verbose=0, shuffle=False)
+
+
+def test_pix2pix_and_dann_refuse_out_of_range_images():
+    source = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 1)).astype(np.float32)
+    pix2pix = advzoo.build("pix2pix", source_shape=(32, 32, 1), generator_filters=4,
+                           discriminator_filters=4)
+    with pytest.raises(AdvzooError, match=r"Pix2Pix got source images at step 1 with values"):
+        pix2pix.fit(source, source / 255.0, batch_size=2, epochs=1, verbose=0)
+    dann = advzoo.build("dann", image_shape=(32, 32, 1), generator_filters=4,
+                        discriminator_filters=4)
+    masks = np.zeros((4, 32, 32, 1), np.float32)
+    import tensorflow as tf
+
+    triples = tf.data.Dataset.from_tensor_slices((source, masks, source / 255.0)).batch(2)
+    with pytest.raises(AdvzooError, match="DANN got images at step 1"):
+        dann.fit(triples, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("labels, match", [(np.arange(12, 20), r"\[12, 19\]; expected integer "
+                                            r"labels in \[0, 8\)"),
+                                           (np.full(8, -1), r"\[-1, -1\]"),
+                                           (np.full(8, 2.5), r"\[2.5, 2.5\]")])
+def test_label_maps_outside_the_classes_are_refused(labels, match):
+    model = advzoo.build("adversarial_segmentation", image_shape=(16, 16, 1), num_classes=8,
+                         generator_filters=4, discriminator_filters=4)
+    images = np.zeros((8, 16, 16, 1), np.float32)
+    maps = np.broadcast_to(labels[:, None, None, None], (8, 16, 16, 1)).astype(np.float32)
+    with pytest.raises(AdvzooError, match=r"masks at step 1 with values in " + match):
+        model.fit(images, maps, batch_size=8, epochs=1, verbose=0)
+    model.compile(check_inputs=False)  # the documented switch
+    model.fit(images, np.zeros_like(maps), batch_size=8, epochs=1, verbose=0)
+
+
+# -- non-finite updates are never applied -------------------------------------------------------
+
+def _poisoned(n_good_batches: int):
+    x = np.random.default_rng(0).uniform(-1, 1, (8 * (n_good_batches + 2), 8, 8, 1))
+    x = x.astype(np.float32)
+    x[8 * n_good_batches + 3, 2, 2, 0] = np.nan
+    return x
+
+
+def test_a_nan_batch_stops_fit_naming_step_player_and_loss_and_no_nan_enters_the_weights():
+    import keras
+
+    x = _poisoned(2)
+    keras.utils.set_random_seed(0)
+    clean = tiny_gan()
+    clean.fit(x[:16], batch_size=8, epochs=1, verbose=0, shuffle=False)
+    keras.utils.set_random_seed(0)
+    model = tiny_gan()
+    model.compile(check_inputs=False)  # let the NaN reach the losses
+    with pytest.raises(AdvzooError, match=r"step 3, where the discriminator's loss 'd_loss' "
+                                          r"became NaN.*No NaN entered the weights"):
+        model.fit(x, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    # D's update of step 3 was skipped: D keeps the weights of the last finite step
+    for got, want in zip(model.discriminator.get_weights(), clean.discriminator.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_skip_policy_steps_over_bad_updates_up_to_a_limit():
+    x = _poisoned(1)
+    model = tiny_gan()
+    model.compile(check_inputs=False, on_nonfinite="skip", max_skipped_steps=1)
+    with pytest.warns(RuntimeWarning, match="skipped 1 non-finite update"):
+        model.fit(x, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    model.compile(check_inputs=False, on_nonfinite="skip", max_skipped_steps=0)
+    with pytest.raises(AdvzooError, match="more than max_skipped_steps=0"):
+        model.fit(x, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    with pytest.raises(AdvzooError, match="on_nonfinite"):
+        model.compile(on_nonfinite="ignore")
+
+
+def test_cli_on_nan_data_exits_non_zero_and_writes_no_model(tmp_path, monkeypatch, capsys):
+    import tensorflow as tf
+
+    from advzoo import zoo
+
+    poisoned = tf.data.Dataset.from_tensor_slices(_poisoned(3)).batch(8)
+    monkeypatch.setattr(zoo.Family, "dataset", lambda self, *a, **k: poisoned)
+    out = tmp_path / "run"
+    code = main(["train", "gan", "--set", "image_shape=[8,8,1]", "--set", "latent_dim=8",
+                 "--steps", "6", "--batch-size", "8", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "step 4" in err and "NaN" in err
+    assert not out.exists()

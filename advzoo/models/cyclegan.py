@@ -312,7 +312,8 @@ class CycleGAN(TranslationMixin, AdversarialModel):
                 labels = tf.expand_dims(labels, -1)
             labels = tf.cast(self.check_input(labels, self.source_shape[:-1] + (1,),
                                               "segmentation labels", like=a,
-                                              like_what="domain A images"), tf.int32)
+                                              like_what="domain A images", values="labels",
+                                              num_classes=self.segmentation_classes), tf.int32)
         return a, b, labels
 
     def generator_losses(self, a, b, labels, training: bool):

@@ -259,8 +259,12 @@ class SegmentationMixin:
                               f"{', '.join(map(str, self.image_shape[:-1]))}, 1) (a binary mask "
                               "or an integer label map), got (batch, "
                               f"{', '.join(str(s) for s in mask.shape[1:])})")
+        label_map = mask.shape[-1] == 1 and not self.binary
+        # binary masks are binarised (> 0.5 is foreground, `target_map`), label maps are not
         return self.check_input(mask, (*self.image_shape[:-1], mask.shape[-1]), "masks",
-                                like=image, like_what="images")
+                                like=image, like_what="images",
+                                values="labels" if label_map else "unit",
+                                num_classes=self.num_classes)
 
     def voxel_ce(self, mask, prediction):
         """Mean voxel cross-entropy -sum_k y_k log s_k(x) (Luc Eq. 1, first term), float32."""

@@ -320,7 +320,7 @@ class VAGAN(TranslationMixin, AdversarialModel):
                               "(abnormal image, lesion mask, normal image) triples")
         abnormal = self.check_input(data[0], self.image_shape, "abnormal images")
         masks = self.check_input(data[1], self.image_shape[:-1] + (None,), "lesion masks",
-                                 like=abnormal, like_what="abnormal images")
+                                 like=abnormal, like_what="abnormal images", values="unit")
         binary = tf.reduce_all(tf.logical_or(tf.equal(masks, 0.0), tf.equal(masks, 1.0)))
         tf.debugging.Assert(binary, ["vagan.evaluate: the second element must be lesion masks "
                                      "in {0, 1} (not normal images: evaluate takes (abnormal "

@@ -31,6 +31,22 @@ def _unwrap(optimizer):
     return getattr(optimizer, "inner_optimizer", optimizer)
 
 
+class _input_errors:
+    """Re-raise a failed value check of `check_input` as the AdvzooError it describes."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, tf.errors.InvalidArgumentError):
+            from advzoo.training.guard import input_error
+
+            clean = input_error(error)
+            if clean is not None:
+                raise clean from None
+        return False
+
+
 @keras.saving.register_keras_serializable(package="advzoo")
 class AdversarialModel(keras.Model):
     """Base class of the families: players, per-player optimizers, ordered updates.
@@ -109,14 +125,28 @@ class AdversarialModel(keras.Model):
         return {p: self.objective.make_optimizer() for p in self.players}
 
     def compile(self, optimizers: dict | None = None, *, jit_compile="auto",
-                steps_per_execution: int = 1, run_eagerly: bool = False, **kwargs):
+                steps_per_execution: int = 1, run_eagerly: bool = False,
+                check_inputs: bool = True, on_nonfinite: str = "raise",
+                max_skipped_steps: int = 0, **kwargs):
         """Configure training: one optimizer per player.
 
         Args:
             optimizers: {player: optimizer instance, name or config}; players left out get the
                 objective's paper default (`default_optimizers()`).
             jit_compile, steps_per_execution, run_eagerly: as in `keras.Model.compile`.
+            check_inputs: check the values of every `fit`/`evaluate` batch (finite, images in
+                [-1, 1], label maps integer in [0, K)), not only shapes at tracing; False turns
+                the value checks off (XLA-compiled steps skip them: XLA drops assertions).
+            on_nonfinite: an update whose loss or gradients are NaN or infinite is never applied
+                (each player keeps its last finite weights); "raise" stops `fit` with an error
+                naming the step, player and loss, "skip" steps over up to `max_skipped_steps`
+                such updates (with a warning) before it stops.
         """
+        from advzoo.training.guard import NonFiniteGuard, check_policy
+
+        if not isinstance(check_inputs, bool):
+            raise AdvzooError(f"check_inputs must be True or False, got {check_inputs!r}")
+        check_policy(on_nonfinite, max_skipped_steps)
         given = dict(optimizers or {})
         for player in given:
             if player not in self.players:
@@ -139,7 +169,11 @@ class AdversarialModel(keras.Model):
         # updated in a step counts exactly one iteration per `fit` step.
         self.optimizer = resolved[self.players[-1]] if self.players else None
         self._advzoo_compile_config = {"steps_per_execution": steps_per_execution,
-                                       "jit_compile": jit_compile}
+                                       "jit_compile": jit_compile, "check_inputs": check_inputs,
+                                       "on_nonfinite": on_nonfinite,
+                                       "max_skipped_steps": max_skipped_steps}
+        # not a tracked attribute: the guard's record describes one `fit`, it is not saved
+        object.__setattr__(self, "_nonfinite_guard", NonFiniteGuard())
 
     def get_compile_config(self) -> dict | None:
         if not self.player_optimizers:
@@ -173,13 +207,29 @@ class AdversarialModel(keras.Model):
             total, logs = loss_fn()
             total = tf.cast(total, tf.float32) / replicas
             scaled = [optimizer.scale_loss(total) for optimizer in optimizers]
-        for name, optimizer, scaled_loss in zip(players, optimizers, scaled):
-            network = getattr(self, name)
-            variables = network.trainable_variables
-            optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
-            if name == self.critic and self.objective.clip_value:
-                clip_weights(network, self.objective.clip_value)
+        networks = [getattr(self, name) for name in players]
+        grads = [tape.gradient(s, n.trainable_variables) for s, n in zip(scaled, networks)]
         del tape
+
+        def update():
+            for name, network, optimizer, g in zip(players, networks, optimizers, grads):
+                optimizer.apply_gradients(zip(g, network.trainable_variables))
+                if name == self.critic and self.objective.clip_value:
+                    clip_weights(network, self.objective.clip_value)
+
+        guard = getattr(self, "_nonfinite_guard", None)
+        if guard is None or not tf.__internal__.distribute.strategy_supports_no_merge_call():
+            update()  # (a cond around merge_call-ing optimizers needs the cross-replica context)
+            return logs
+        # a loss-scaling optimizer skips non-finite scaled gradients itself (and lowers the
+        # scale): only the loss is checked for it
+        scaling = any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in optimizers)
+        terms = {**logs, "total": total}
+        finite, first_bad = guard.finite(terms, [] if scaling else
+                                         [x for g in grads for x in g])
+        update_id = guard.update_id("+".join(players), tuple(terms))
+        step = tf.cast(self.optimizer.iterations, tf.int64) + 1
+        tf.cond(finite, update, lambda: guard.record(step, update_id, first_bad))
         return logs
 
     # -- the critic's loss, shared by every family with a real/fake discriminator ---------------
@@ -288,13 +338,17 @@ class AdversarialModel(keras.Model):
         return self._size_multiple
 
     def check_input(self, tensor, expected_shape: Iterable[int | None], what: str, like=None,
-                    like_what: str = "", scale: int = 1):
-        """Cast `tensor` to float32 and raise at trace time if its per-sample shape is wrong.
+                    like_what: str = "", scale: int = 1, values: str | None = None,
+                    num_classes: int | None = None):
+        """Cast `tensor` to float32 and raise at trace time if its per-sample shape is wrong; with
+        `compile(check_inputs=True)` (the default) also check its values on every batch.
 
         A size-free family checks the rank and channels, and that every known spatial size is a
         multiple of `size_multiple`; the others check the whole per-sample shape. `like`: a
         tensor (called `like_what`) whose spatial size, times `scale`, this one must have (a
-        target and its source, a mask and its image)."""
+        target and its source, a mask and its image). `values`: "image" (finite, in [-1, 1]; the
+        default for images and volumes), "unit" (in [0, 1]), "labels" (integers in
+        [0, num_classes)), "finite" (the default for vectors and sequences)."""
         expected = tuple(expected_shape)
         got = tuple(tensor.shape[1:])
         if self.size_free and expected:
@@ -325,6 +379,12 @@ class AdversarialModel(keras.Model):
                     f"{multiple} (its networks halve them {int(math.log2(multiple))} times), got "
                     f"(batch, {', '.join(str(g) for g in got)}). Crop or pad the data "
                     f"(advzoo.inference.pad_to_multiple) to a multiple of {multiple}.")
+        if getattr(self, "_advzoo_compile_config", {}).get("check_inputs"):
+            from advzoo.training.guard import value_checks
+
+            values = values or ("image" if len(expected) >= 3 else "finite")
+            step = tf.cast(self.optimizer.iterations, tf.int64) + 1 if self.optimizer else -1
+            tensor = value_checks(tensor, what, type(self).__name__, values, step, num_classes)
         return tf.cast(tensor, tf.float32)
 
     # -- fit and save ---------------------------------------------------------------------------
@@ -336,7 +396,19 @@ class AdversarialModel(keras.Model):
             raise AdvzooError(f"{type(self).__name__}.fit needs training data: a tf.data.Dataset "
                               "or arrays (see the family's docstring for what a batch holds), "
                               "got x=None")
-        return super().fit(x, y, *args, **kwargs)
+        guard = getattr(self, "_nonfinite_guard", None)
+        if guard is not None:
+            from advzoo.training.guard import NonFiniteStop
+
+            config = self._advzoo_compile_config
+            stop = NonFiniteStop(guard, config["on_nonfinite"], config["max_skipped_steps"])
+            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), stop]
+        with _input_errors():
+            return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        with _input_errors():
+            return super().evaluate(*args, **kwargs)
 
     def save(self, filepath, overwrite: bool = True, **kwargs):
         """`keras.Model.save`, atomically: the file is written beside `filepath` and renamed over
