@@ -143,11 +143,30 @@ def cmd_demo(args) -> None:
         print("Preset metrics (metadata.json):", json.dumps(shown))
 
 
+CHECKPOINT_DIR = ".advzoo-checkpoint"
+
+
 def cmd_train(args) -> None:
     out = pathlib.Path(args.out)
-    _check_out_dir(out, args.overwrite)
     if (args.data_b or args.labels) and not args.data:
         raise AdvzooError("--data-b and --labels come with --data (the first folder)")
+    every = args.checkpoint_every
+    if every and args.steps % every:
+        raise AdvzooError(f"--steps ({args.steps}) must be a multiple of --checkpoint-every "
+                          f"({every}): each checkpoint closes an epoch of that many steps")
+    if every and args.epochs != 1:
+        raise AdvzooError("--checkpoint-every sets the epochs itself (one per checkpoint); "
+                          "leave out --epochs")
+    checkpoints = out / CHECKPOINT_DIR
+    if args.resume:
+        if not every:
+            raise AdvzooError("--resume continues a run started with --checkpoint-every N: give "
+                              "the same command with --resume")
+    else:
+        _check_out_dir(out, args.overwrite)
+    # what must be the same when a run is resumed
+    run = {k: v for k, v in sorted(vars(args).items())
+           if k not in ("func", "resume", "overwrite", "tensorboard", "command")}
     import keras
 
     import advzoo
@@ -172,19 +191,33 @@ def cmd_train(args) -> None:
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(args.tensorboard))
-    if args.data:
+    data = None
+    if args.data:  # (may rebuild a pool family at the data's size: before any restore)
         from advzoo.recipes import folder_training_data
 
         model, data = folder_training_data(
             model, args.data, data_b=args.data_b, labels=args.labels, image_size=args.image_size,
             patch=args.patch, mode=args.mode, axis=args.axis, batch_size=args.batch_size,
             jitter=args.jitter, seed=args.seed, preset=args.name if is_preset else None)
-        steps_per_epoch = -(-args.steps // args.epochs)
-        history = model.fit(data.repeat(), steps_per_epoch=steps_per_epoch, epochs=args.epochs,
-                            callbacks=callbacks, verbose=1, shuffle=False)
+    initial_epoch, epochs = 0, args.epochs
+    if every:
+        from advzoo.training.callbacks import TrainingCheckpoint
+
+        epochs = args.steps // every
+        if args.resume:
+            initial_epoch = TrainingCheckpoint.restore(model, checkpoints, run)
+            print(f"Resuming {out} after step {initial_epoch * every} of {args.steps}.")
+        callbacks.append(TrainingCheckpoint(checkpoints, run))
+    if data is not None:
+        steps_per_epoch = -(-args.steps // epochs)
+        history = model.fit(data.repeat().skip(initial_epoch * steps_per_epoch),
+                            steps_per_epoch=steps_per_epoch, epochs=epochs,
+                            initial_epoch=initial_epoch, callbacks=callbacks, verbose=1,
+                            shuffle=False)
     else:
-        history = fit_on_default_data(model, args.steps, args.batch_size, epochs=args.epochs,
-                                      seed=args.seed, callbacks=callbacks, verbose=1)
+        history = fit_on_default_data(model, args.steps, args.batch_size, epochs=epochs,
+                                      seed=args.seed, callbacks=callbacks, verbose=1,
+                                      initial_epoch=initial_epoch, validation=not every)
 
     def write(tmp):
         model.save(tmp / "model.keras")
@@ -193,7 +226,8 @@ def cmd_train(args) -> None:
         if hasattr(model, "sample_grid") and len(getattr(model, "image_shape", ())) == 3:
             latent.save_png(model.sample_grid(64, seed=args.seed, columns=8), tmp / "samples.png", scale=4)
 
-    _write_dir_atomically(out, write, args.overwrite)
+    _write_dir_atomically(out, write, args.overwrite or args.resume)
+    shutil.rmtree(checkpoints, ignore_errors=True)  # the run is complete and written
     print(f"Wrote {out / 'model.keras'}, {out / 'history.json'}"
           + (f", {out / 'samples.png'}" if (out / "samples.png").exists() else ""))
 
@@ -271,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard logs here")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace files in a non-empty --out")
+    p.add_argument("--checkpoint-every", type=positive_int, metavar="N",
+                   help="write a checkpoint to OUT/.advzoo-checkpoint every N steps (an epoch "
+                        "each; --steps a multiple of N) so a killed run can be resumed")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the killed run in --out from its last checkpoint (the same "
+                        "command otherwise); it ends with the weights of an uninterrupted run")
     own = p.add_argument_group(
         "your own data (instead of the built-in phantoms): folders of NIfTI, DICOM, PNG/TIFF or "
         ".npy files; a preset's input contract sets the intensity window")

@@ -16,17 +16,23 @@ from advzoo import weights, zoo
 
 
 def fit_on_default_data(model, steps: int, batch_size: int, epochs: int = 1, seed: int = 0,
-                        callbacks=(), verbose="auto", dataset_options: dict | None = None):
-    """`model.fit` for `steps` steps on its family's default (repeated) training data."""
+                        callbacks=(), verbose="auto", dataset_options: dict | None = None,
+                        initial_epoch: int = 0, validation: bool = True):
+    """`model.fit` for `steps` steps on its family's default (repeated) training data.
+
+    `initial_epoch` resumes a run: the seeded data stream skips the batches of the finished
+    epochs, so the run goes on with the batches an uninterrupted one would see."""
     if int(steps) < 1 or int(batch_size) < 1 or int(epochs) < 1:
         raise ValueError(f"steps, batch_size and epochs must be >= 1, got {steps}, {batch_size}, {epochs}")
     family = zoo.get_family(model.family_name)
+    steps_per_epoch = math.ceil(steps / epochs)
     data = family.dataset(model, split="train", batch_size=batch_size, seed=seed,
-                          **(dataset_options or {})).repeat()
-    validation = family.dataset(model, split="val", batch_size=batch_size, seed=seed,
-                                **(dataset_options or {}))
-    return model.fit(data, steps_per_epoch=math.ceil(steps / epochs), epochs=epochs,
-                     validation_data=validation, callbacks=list(callbacks), verbose=verbose,
+                          **(dataset_options or {})).repeat().skip(initial_epoch * steps_per_epoch)
+    validation_data = family.dataset(model, split="val", batch_size=batch_size, seed=seed,
+                                     **(dataset_options or {})) if validation else None
+    return model.fit(data, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                     initial_epoch=initial_epoch, validation_data=validation_data,
+                     callbacks=list(callbacks), verbose=verbose,
                      shuffle=False)  # the datasets shuffle themselves, seeded
 
 

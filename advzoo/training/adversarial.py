@@ -387,6 +387,39 @@ class AdversarialModel(keras.Model):
             tensor = value_checks(tensor, what, type(self).__name__, values, step, num_classes)
         return tf.cast(tensor, tf.float32)
 
+    # -- the random state, saved with the weights -------------------------------------------
+
+    _SEED_STATE = "seed_state_"  # keys of the random states in a saved weights store
+
+    def random_states(self) -> list:
+        """The state variables of every seed generator of the model and its layers (latent draws,
+        dropout, image pools' choices, gradient-penalty interpolation), in a fixed order."""
+        states, seen = [], set()
+        for layer in [self, *self._flatten_layers(include_self=False)]:
+            for generator in getattr(layer, "_seed_generators", []):
+                if id(generator) not in seen:
+                    seen.add(id(generator))
+                    states.append(generator.state)
+        return states
+
+    def save_own_variables(self, store):
+        """Keras' variables, plus the seed generators' states, which Keras leaves out, so a
+        `BackupAndRestore` backup (saved weights) resumes the same random draws."""
+        super().save_own_variables(store)
+        for i, state in enumerate(self.random_states()):
+            store[f"{self._SEED_STATE}{i}"] = keras.ops.convert_to_numpy(state)
+
+    def load_own_variables(self, store):
+        """The inverse of `save_own_variables`; weights saved without random states (presets of
+        earlier versions) load as before."""
+        keys = list(store.keys())
+        super().load_own_variables({k: store[k] for k in keys
+                                    if not k.startswith(self._SEED_STATE)})
+        for i, state in enumerate(self.random_states()):
+            key = f"{self._SEED_STATE}{i}"
+            if key in keys:
+                state.assign(store[key])
+
     # -- fit and save ---------------------------------------------------------------------------
 
     def fit(self, x=None, y=None, *args, **kwargs):
