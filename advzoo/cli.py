@@ -273,13 +273,23 @@ def cmd_export(args) -> None:
           "(SavedModel; endpoint `serve`, float32 inputs).")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Every argument error, of the command or of a sub-command, as `advzoo: error: ...` after
+    the usage line, exit status 2 (argparse would name the sub-command: `advzoo train: error`)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"advzoo: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from advzoo.version import __version__
 
-    parser = argparse.ArgumentParser(prog="advzoo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="advzoo", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"advzoo {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
 
     p = sub.add_parser("list", help="list families and presets")
     p.add_argument("--json", action="store_true", help="machine-readable output")
