@@ -25,7 +25,8 @@ def export_inference_model(model, filepath, overwrite: bool = False,
 
     The SavedModel has one endpoint, `serve` (also the `serving_default` signature), taking the
     network's inputs as float32 tensors with a free batch axis, and free spatial axes for the
-    fully convolutional (size-free) families: (None, None, None, C) in 2D, one more None in 3D. Load it anywhere with
+    fully convolutional (size-free) families: (None, None, None, C) in 2D, one more None in 3D.
+    Load it anywhere with
     `tf.saved_model.load(path).serve(x)`.
 
     The folder is written beside `filepath` and renamed into place: an interrupted export leaves

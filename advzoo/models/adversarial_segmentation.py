@@ -106,7 +106,8 @@ class AdversarialSegmentation(SegmentationMixin, AdversarialModel):
             names = ["s_loss", "ce"]
         self.loss_names = tuple(names)
         self.set_family_config(
-            image_shape=self.image_shape, num_classes=num_classes, generator=generator, depth=self.depth,
+            image_shape=self.image_shape, num_classes=num_classes, generator=generator,
+            depth=self.depth,
             generator_filters=generator_filters, discriminator=discriminator,
             discriminator_filters=discriminator_filters, n_layers=n_layers, norm=norm,
             dropout=dropout, n_blocks=n_blocks, input_mode=input_mode, ce_weight=ce_weight,

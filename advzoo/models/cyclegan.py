@@ -33,7 +33,8 @@ from advzoo import losses
 from advzoo.data._common import as_dataset
 from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.layers import ImagePool
-from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet, unet_depth
+from advzoo.networks.translation import (build_generator, free_spatial, generator_depth,
+                                         patchgan, spatial_rank, unet, unet_depth)
 from advzoo.training import AdversarialModel, TranslationMixin
 from advzoo.training.translation import as_batch, check_unit_range, run_size_free
 from advzoo.zoo import register_family
@@ -140,7 +141,8 @@ class CycleGAN(TranslationMixin, AdversarialModel):
     def __init__(self, image_shape=(32, 32, 1), source_shape=None, target_shape=None,
                  generator: str = "resnet", discriminator: str = "patch",
                  generator_filters: int = 64, discriminator_filters: int = 64, n_blocks: int = 9,
-                 n_layers: int = 3, depth: int | None = None, norm: str = "instance", objective: str = "lsgan",
+                 n_layers: int = 3, depth: int | None = None, norm: str = "instance",
+                 objective: str = "lsgan",
                  n_critic: int | None = None, lambda_cycle: float = 10.0,
                  lambda_identity: float = 0.5, pool_size: int = 50, residual: bool = False,
                  segmentation_classes: int = 0, segmentation_filters: int | None = None,
@@ -176,7 +178,7 @@ class CycleGAN(TranslationMixin, AdversarialModel):
         self.lambda_segmentation = float(lambda_segmentation)
         self.segmentation_classes = segmentation_classes
         g_options = dict(filters=generator_filters, norm=norm, residual=residual)
-        self.depth = unet_depth(source_shape, depth) if generator == "unet" else None
+        self.depth = generator_depth(generator, source_shape, depth)
         if generator == "resnet":
             g_options["n_blocks"] = n_blocks
         else:
@@ -216,7 +218,8 @@ class CycleGAN(TranslationMixin, AdversarialModel):
             depth=self.depth, norm=norm, lambda_cycle=lambda_cycle, lambda_identity=lambda_identity,
             pool_size=pool_size, residual=residual, segmentation_classes=segmentation_classes,
             segmentation_filters=segmentation_filters,
-            segmentation_depth=self.segmentation_depth if segmentation_classes else None, lambda_segmentation=lambda_segmentation)
+            segmentation_depth=self.segmentation_depth if segmentation_classes else None,
+            lambda_segmentation=lambda_segmentation)
         self.players_ready()
         self.add_image_metrics()
         if segmentation_classes:
@@ -272,8 +275,7 @@ class CycleGAN(TranslationMixin, AdversarialModel):
         if not self.segmentation_classes:
             raise AdvzooError("this cyclegan has no segmentor; build it with "
                               "segmentation_classes=K (SynSeg-Net)")
-        array, single = as_batch(images, (None,) * (len(self.target_shape) - 1) + self.target_shape[-1:],
-                                 "CycleGAN.segment")
+        array, single = as_batch(images, free_spatial(self.target_shape), "CycleGAN.segment")
         check_unit_range(array, "CycleGAN.segment inputs")
         probs = run_size_free(lambda x: self.segmentor(x, training=False), array,
                               self.size_multiple, batch_size, **tiling)

@@ -115,7 +115,8 @@ class DAN(SegmentationMixin, AdversarialModel):
         if self.adversarial_weight == 0:
             self.loss_names = ("s_loss", "ce")
         self.set_family_config(
-            image_shape=self.image_shape, num_classes=num_classes, generator=generator, depth=self.depth,
+            image_shape=self.image_shape, num_classes=num_classes, generator=generator,
+            depth=self.depth,
             generator_filters=generator_filters, discriminator=discriminator,
             discriminator_filters=discriminator_filters, n_layers=n_layers, norm=norm,
             dropout=dropout, n_blocks=n_blocks, input_mode=input_mode,

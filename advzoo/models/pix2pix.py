@@ -43,7 +43,7 @@ from advzoo.data.pairs import (CT_TASKS, TASKS, TASKS_3D, ct_window, translation
                                translation_pairs_arrays)
 from advzoo.errors import AdvzooError, check_choice
 from advzoo.networks.common import validate_norm
-from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet_depth
+from advzoo.networks.translation import build_generator, generator_depth, patchgan, spatial_rank
 from advzoo.training import AdversarialModel, TranslationMixin
 from advzoo.zoo import register_family
 
@@ -129,7 +129,8 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
     def __init__(self, source_shape=(64, 64, 1), target_shape=None, generator: str = "unet",
                  discriminator: str = "patch", generator_filters: int = 64,
                  discriminator_filters: int = 64, n_layers: int = 3, n_blocks: int = 9,
-                 depth: int | None = None, norm: str = "batch", discriminator_norm: str | None = None,
+                 depth: int | None = None, norm: str = "batch",
+                 discriminator_norm: str | None = None,
                  dropout: float | None = None, objective: str = "nsgan",
                  n_critic: int | None = None, lambda_adversarial: float = 1.0,
                  lambda_l1: float = 100.0, lambda_perceptual: float = 0.0,
@@ -179,7 +180,7 @@ class Pix2Pix(TranslationMixin, AdversarialModel):
         self.voxel = losses.get_reconstruction_loss(voxel_loss)
 
         g_options = {"filters": generator_filters, "norm": norm, "residual": self.residual}
-        self.depth = unet_depth(source_shape, depth) if generator == "unet" else None
+        self.depth = generator_depth(generator, source_shape, depth)
         if generator == "resnet":
             g_options["n_blocks"] = n_blocks
         else:

@@ -89,7 +89,8 @@ class SegAN(SegmentationMixin, AdversarialModel):
         if self.adversarial_weight == 0:
             self.loss_names = ("s_loss", "ce")
         self.set_family_config(
-            image_shape=self.image_shape, num_classes=num_classes, generator=generator, depth=self.depth,
+            image_shape=self.image_shape, num_classes=num_classes, generator=generator,
+            depth=self.depth,
             generator_filters=generator_filters, critic_filters=critic_filters,
             n_layers=n_layers, norm=norm, dropout=dropout, n_blocks=n_blocks,
             clip_value=clip_value, adversarial_weight=adversarial_weight, ce_weight=ce_weight)

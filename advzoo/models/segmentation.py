@@ -26,7 +26,8 @@ import tensorflow as tf
 
 from advzoo import data as zoo_data
 from advzoo.errors import AdvzooError, check_choice, check_shape
-from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet_depth
+from advzoo.networks.translation import (build_generator, free_spatial, generator_depth,
+                                         patchgan, spatial_rank)
 from advzoo.contract import to_model_units
 from advzoo.training.translation import UNITS, as_batch, check_unit_range, run_size_free
 
@@ -155,7 +156,7 @@ class SegmentationMixin:
     @property
     def free_image_shape(self) -> tuple:
         """`image_shape` with free spatial sizes: what `segment` accepts."""
-        return (None,) * (len(self.image_shape) - 1) + (self.image_shape[-1],)
+        return free_spatial(self.image_shape)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -176,7 +177,7 @@ class SegmentationMixin:
                        output_activation="sigmoid" if self.binary else "softmax")
         # the U-Net's levels are an explicit option, resolved once and stored in the config, so a
         # preset's architecture never depends on the size it is run at
-        self.depth = unet_depth(self.image_shape, depth) if generator == "unet" else None
+        self.depth = generator_depth(generator, self.image_shape, depth)
         if generator == "unet":
             options["depth"] = self.depth
         else:

@@ -128,7 +128,7 @@ class SimGAN(TranslationMixin, AdversarialModel):
         if not self.objective.gradient_penalty:
             self.loss_names = tuple(n for n in self.loss_names if n != "gradient_penalty")
         g_options = dict(filters=generator_filters, norm=norm, residual=residual, name="refiner")
-        self.depth = networks.unet_depth(image_shape, depth) if generator == "unet" else None
+        self.depth = networks.generator_depth(generator, image_shape, depth)
         if generator == "resnet":
             g_options.update(n_blocks=n_blocks, n_downsampling=n_downsampling)
         else:
@@ -141,7 +141,8 @@ class SimGAN(TranslationMixin, AdversarialModel):
         self.pool = ImagePool(pool_size, image_shape, seed=seed, name="refined_history")
         self.set_family_config(
             image_shape=image_shape, generator=generator, generator_filters=generator_filters,
-            n_blocks=n_blocks, n_downsampling=n_downsampling, depth=self.depth, norm=norm, residual=residual,
+            n_blocks=n_blocks, n_downsampling=n_downsampling, depth=self.depth, norm=norm,
+            residual=residual,
             discriminator=discriminator, discriminator_filters=discriminator_filters,
             n_layers=n_layers, discriminator_norm=discriminator_norm, lambda_l1=lambda_l1,
             pool_size=pool_size, window=window)

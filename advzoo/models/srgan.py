@@ -35,6 +35,7 @@ from advzoo import data as zoo_data
 from advzoo import networks
 from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.networks.superres import UPSAMPLING, srresnet, upsampling_stages
+from advzoo.networks.translation import free_spatial
 from advzoo.perceptual import FEATURE_LAYERS
 from advzoo.training import AdversarialModel
 from advzoo.training.translation import TranslationMixin, as_batch, check_unit_range
@@ -174,8 +175,8 @@ class SRGAN(TranslationMixin, AdversarialModel):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise AdvzooError(f"batch_size must be a positive int, got {batch_size!r}")
         what = "SRGAN.translate"
-        low, single = as_batch(images, (None, None, self.source_shape[-1]), what)
-        ref, ref_single = as_batch(reference, (None, None, self.reference_shape[-1]),
+        low, single = as_batch(images, free_spatial(self.source_shape), what)
+        ref, ref_single = as_batch(reference, free_spatial(self.reference_shape),
                                    f"{what} reference")
         if single != ref_single or len(low) != len(ref):
             raise AdvzooError(f"{what}: got {len(low)} images and {len(ref)} references; give "

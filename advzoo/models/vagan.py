@@ -46,7 +46,7 @@ import tensorflow as tf
 from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.models.anogan import SOFT_TISSUE_WINDOW
 from advzoo.networks.common import validate_norm
-from advzoo.networks.translation import build_generator, patchgan, spatial_rank, unet_depth
+from advzoo.networks.translation import build_generator, generator_depth, patchgan, spatial_rank
 from advzoo.training import AdversarialModel, TranslationMixin
 from advzoo.zoo import register_family
 
@@ -216,7 +216,7 @@ class VAGAN(TranslationMixin, AdversarialModel):
 
         g_options = {"filters": generator_filters, "norm": norm, "dropout": dropout,
                      "output_activation": "linear"}
-        self.depth = unet_depth(image_shape, depth) if generator == "unet" else None
+        self.depth = generator_depth(generator, image_shape, depth)
         if generator == "unet":
             g_options["depth"] = self.depth
         else:

@@ -28,11 +28,11 @@ __all__ += ["progressive_generator", "progressive_discriminator", "progressive_s
             "residual_generator", "residual_discriminator"]
 
 from advzoo.networks.translation import (GENERATORS, build_generator, patchgan,  # noqa: E402
-                                         patchgan_receptive_field, resnet_generator, size_multiple,
-                                         unet, unet_depth)
+                                         generator_depth, patchgan_receptive_field,
+                                         resnet_generator, size_multiple, unet, unet_depth)
 
 __all__ += ["unet", "unet_depth", "resnet_generator", "patchgan", "patchgan_receptive_field",
-            "build_generator", "size_multiple", "GENERATORS"]
+            "build_generator", "size_multiple", "generator_depth", "GENERATORS"]
 
 from advzoo.networks.superres import PixelShuffle, SpaceToDepth, srresnet  # noqa: E402
 

@@ -40,12 +40,18 @@ def spatial_rank(shape, what: str) -> int:
     return len(shape) - 1
 
 
+def free_spatial(shape) -> tuple:
+    """A channels-last per-sample shape with its spatial sizes free: (None, None, C) in 2D,
+    (None, None, None, C) in 3D (C may itself be None: any channels)."""
+    shape = tuple(shape)
+    return (None,) * (len(shape) - 1) + shape[-1:]
+
+
 def image_input(shape, name: str) -> keras.KerasTensor:
     """A channels-last image input with free spatial sizes: `shape` gives the rank and channels
     only, so the fully convolutional networks built on it run (and fine-tune) at any size that is
     a multiple of their stride, and their weights never depend on the size they were built at."""
-    shape = tuple(shape)
-    return keras.Input((None,) * (len(shape) - 1) + (int(shape[-1]),), name=name)
+    return keras.Input(free_spatial(shape), name=name)
 
 
 def size_multiple(network: keras.Model) -> int:
@@ -112,6 +118,12 @@ def unet_depth(shape, depth: int | None = None) -> int:
         return depth
     smallest = min(int(s) for s in tuple(shape)[:-1])
     return max(1, min(8, int(math.log2(smallest))))
+
+
+def generator_depth(generator: str, shape, depth: int | None) -> int | None:
+    """The levels a `generator` ("unet" or "resnet") built at `shape` gets: the U-Net's `depth`
+    resolved (`unet_depth`), for a family to store in its config; None for the ResNet."""
+    return unet_depth(shape, depth) if generator == "unet" else None
 
 
 def unet(input_shape, output_channels: int = 1, filters: int = 64, depth: int | None = None,

@@ -25,6 +25,8 @@ import tensorflow as tf
 from advzoo.contract import check_contract
 from advzoo.errors import AdvzooError, unknown_name
 from advzoo.losses import Objective, clip_weights, get_objective, gradient_penalty
+from advzoo.networks.translation import free_spatial
+from advzoo.networks.translation import size_multiple as network_size_multiple
 
 
 def _unwrap(optimizer):
@@ -332,9 +334,7 @@ class AdversarialModel(keras.Model):
         if not self.size_free:
             return None
         if getattr(self, "_size_multiple", None) is None:
-            from advzoo.networks.translation import size_multiple
-
-            self._size_multiple = size_multiple(self.inference_model())
+            self._size_multiple = network_size_multiple(self.inference_model())
         return self._size_multiple
 
     def check_input(self, tensor, expected_shape: Iterable[int | None], what: str, like=None,
@@ -352,7 +352,7 @@ class AdversarialModel(keras.Model):
         expected = tuple(expected_shape)
         got = tuple(tensor.shape[1:])
         if self.size_free and expected:
-            expected = (None,) * (len(expected) - 1) + expected[-1:]
+            expected = free_spatial(expected)
         if len(got) != len(expected) or any(
                 e is not None and g is not None and e != g for e, g in zip(expected, got)):
             hint = ("Give images with these channels (any spatial size that is a multiple of "

@@ -23,10 +23,10 @@ import keras
 import tensorflow as tf
 
 from advzoo.errors import AdvzooError, check_choice
+from advzoo.training.translation import RANGE_TOLERANCE  # as `translate` and `segment` allow
 
 NONFINITE_POLICIES = ("raise", "skip")
 INPUT_CHECK_MARK = "advzoo-input-check"
-RANGE_TOLERANCE = 1e-3  # as `translate` and `segment` allow
 _EMPTY = (-1, -1, -1, 0)  # step, update id, term id, count of skipped updates
 
 

@@ -108,8 +108,6 @@ class TranslationMixin:
         """
         check_choice("units", units, UNITS)
         network = self.translation_network(**kwargs)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise AdvzooError(f"batch_size must be a positive int, got {batch_size!r}")
         inputs = network.inputs
         if len(inputs) != 1:
             raise AdvzooError(f"{type(self).__name__}.translate needs one input; this translator "
