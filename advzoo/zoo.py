@@ -173,3 +173,20 @@ def load(preset_or_path: str | pathlib.Path, compile: bool = True, **overrides):
     if compile:
         model.compile()
     return model
+
+
+def catalog() -> dict:
+    """Every family's and preset's name and summary, as `advzoo/catalog.json` holds them for the
+    command line (which answers `advzoo list` and checks names without importing TensorFlow)."""
+    return {"families": {name: get_family(name).summary for name in list_models()},
+            "presets": {name: {"family": get_preset(name).family, "summary": get_preset(name).summary}
+                        for name in list_presets()}}
+
+
+CATALOG_PATH = pathlib.Path(__file__).resolve().parent / "catalog.json"
+
+
+def catalog_text() -> str:
+    import json
+
+    return json.dumps(catalog(), indent=1, sort_keys=True) + "\n"

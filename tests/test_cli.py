@@ -1,5 +1,6 @@
 """The `advzoo` command, run as users run it: in a subprocess."""
 import json
+import os
 import subprocess
 import sys
 
@@ -7,13 +8,22 @@ import numpy as np
 import pytest
 
 
+# what TensorFlow and Keras print on a CPU machine when nobody asked (`--verbose` shows it)
+LOG_NOISE = ("oneDNN", "cuInit", "cuda drivers", "absl::InitializeLog", "cpu_feature_guard",
+             "shuffle=True")
+
+
 def advzoo(*args, cwd=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "advzoo", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+    """The `advzoo` console script's entry point (advzoo_cli:main), in a fresh process with the
+    environment of a user's shell (not the tests' TF_CPP_MIN_LOG_LEVEL)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-m", "advzoo_cli", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd, env=env)
 
 
 def test_help_of_every_command(capsys):
-    result = advzoo("--help")  # the installed entry point, once
+    result = subprocess.run([sys.executable, "-m", "advzoo", "--help"], capture_output=True,
+                            text=True, timeout=300)  # `python -m advzoo` too
     assert result.returncode == 0 and "usage: advzoo" in result.stdout
     from advzoo.cli import main
 
@@ -21,6 +31,37 @@ def test_help_of_every_command(capsys):
         with pytest.raises(SystemExit) as exit_info:
             main([*command, "--help"])
         assert exit_info.value.code == 0 and "usage: advzoo" in capsys.readouterr().out, command
+
+
+def test_help_list_and_argument_errors_do_not_import_tensorflow():
+    script = """
+import sys, advzoo_cli
+for argv in (["--help"], ["train", "--help"], ["train", "gna", "--out", "x"],
+             ["apply", "pix2pix_lowdos", "in.nii", "--out", "y"], ["train", "gan", "--steps", "0"]):
+    try:
+        advzoo_cli.main(argv)
+    except SystemExit as e:
+        print("exit", e.code)
+advzoo_cli.main(["list"])
+print("imported:", sorted(m for m in ("tensorflow", "keras", "advzoo.zoo") if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("exit 0") == 2 and result.stdout.count("exit 2") == 3
+    assert "imported: []" in result.stdout
+    assert "unknown family or preset 'gna'. Did you mean 'gan'" in result.stderr
+    assert "unknown preset 'pix2pix_lowdos'. Did you mean 'pix2pix_lowdose_ct'" in result.stderr
+    assert "argument --steps: expected a positive int, got 0" in result.stderr
+    assert "gan_digits_dcgan" in result.stdout and "[gan]" in result.stdout
+
+
+def test_catalog_is_current():
+    """`advzoo list` and the name checks read advzoo/catalog.json: it matches the registry."""
+    from advzoo import zoo
+
+    assert zoo.CATALOG_PATH.read_text() == zoo.catalog_text(), (
+        "advzoo/catalog.json is stale: run `python scripts/update_readme.py`")
 
 
 def test_list_json():
@@ -47,6 +88,7 @@ def test_train_gan_three_steps(tmp_path):
     result = advzoo("train", "gan", "--steps", "3", "--batch-size", "8", "--out", str(out),
                     "--set", "generator_filters=8", "--set", "discriminator_filters=8")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not [noise for noise in LOG_NOISE if noise in result.stderr], result.stderr[-3000:]
     history = json.loads((out / "history.json").read_text())
     assert set(history) >= {"d_loss", "g_loss", "val_d_loss", "val_g_loss"}
     assert (out / "samples.png").is_file() and (out / "model.keras").is_file()
