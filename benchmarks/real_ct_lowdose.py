@@ -32,9 +32,13 @@ The REFERENCE is the FBP of the noiseless p: it has the same FBP blur and sampli
 `input - reference` is photon noise only. A detector bin is one pixel wide; the photons per bin
 follow the phantom convention, not a calibrated clinical dose (the resulting quarter-dose noise,
 about 18 HU in CT_small's soft tissue and 35-40 HU in the heads' brain, is in the result's rows).
-`advzoo.data.ct`'s sparse radon/FBP operators are not used: at P = 729 and 1146 views the projector
-alone would hold about 4 x P^2 x n_angles = 2.4e9 non-zeros; scikit-image's radon/iradon (which
-they reproduce) are used directly.
+Steps 1-5 are `advzoo.data.simulate_low_dose(hu, dose, pixel_mm=..., flux=5e5, pad=True,
+backend="skimage", seed=seed)`, the simulation the clinical-resolution phantoms
+(`advzoo.data.lowdose_ct_clinical_arrays`) share. `backend="skimage"` keeps scikit-image's
+radon/iradon for every slice (the figures are those of this benchmark's earlier copy of the
+simulation, bit for bit): `advzoo.data.ct`'s sparse operators would agree to ~1e-9 HU at 128 x 128
+but not bit for bit, and at P = 729 and 1146 views the projector alone would hold about
+4 x P^2 x n_angles = 2.4e9 non-zeros.
 
 The quarter-dose slice is written as a DICOM with the original's geometry
 (`advzoo.scan_io.write_scan(read_scan(original), hu[..., None], path, kind="image")`), each preset
@@ -69,7 +73,6 @@ import numpy as np
 RESULT = pathlib.Path(__file__).parent / "results" / "real_ct_lowdose.json"
 FILES = ("CT_small.dcm", "693_J2KI.dcm", "J2K_pixelrep_mismatch.dcm")
 PRESETS = ("pix2pix_lowdose_ct", "wgan_vgg_lowdose_ct")
-MU_WATER = 0.2  # 1/cm, as in the phantom data
 PHOTONS = 5e5  # incident photons per detector bin at routine dose, as in the phantom data
 DOSE = 0.25
 WINDOW = (-1024.0, 1024.0)
@@ -77,35 +80,24 @@ DATA_RANGE = WINDOW[1] - WINDOW[0]
 COLUMNS = ("slice", "image", "PSNR in body (dB)", "SSIM in body", "noise sd in soft tissue (HU)")
 
 
-def hu_to_mu(hu):
-    return np.clip(MU_WATER * (1.0 + np.asarray(hu, np.float64) / 1000.0), 0.0, None)
-
-
-def mu_to_hu(mu):
-    return 1000.0 * (np.asarray(mu, np.float64) / MU_WATER - 1.0)
-
-
 def padded_size(size: int) -> int:
     """Side of the air-padded square whose inscribed circle holds the whole size x size slice."""
-    return int(math.ceil(math.sqrt(2.0) * size)) + 4
+    from advzoo.data.lowdose import padded_side
+
+    return padded_side(size)
 
 
 def default_n_angles(size: int) -> int:
     """ceil(pi/2 * P) views for a slice of side `size` (P = padded_size(size) detector bins)."""
-    return int(math.ceil(math.pi / 2.0 * padded_size(size)))
+    from advzoo.data.lowdose import default_n_angles as views
 
-
-def _pad(image, side):
-    size = image.shape[0]
-    lo = (side - size) // 2
-    out = np.zeros((side, side), np.float64)
-    out[lo:lo + size, lo:lo + size] = image
-    return out, lo
+    return views(size, pad=True)
 
 
 def simulate_lowdose(hu, pixel_mm: float, dose: float = DOSE, photons: float = PHOTONS,
                      n_angles: int | None = None, seed: int = 0) -> dict:
-    """Simulate a `dose` scan of one real CT slice at its own resolution (module docstring).
+    """Simulate a `dose` scan of one real CT slice at its own resolution (module docstring), with
+    the shared `advzoo.data.simulate_low_dose` (scikit-image operators, air padding).
 
     Args:
         hu: square 2D slice in HU.
@@ -118,29 +110,18 @@ def simulate_lowdose(hu, pixel_mm: float, dose: float = DOSE, photons: float = P
         dict(low=the noisy reconstruction (HU), noiseless=the FBP of the noiseless line integrals
         (HU), both float64 (S, S); n_angles, padded_size, photons_per_bin).
     """
-    from skimage.transform import iradon, radon
+    from advzoo.data import simulate_low_dose
 
     hu = np.asarray(hu, np.float64)
     if hu.ndim != 2 or hu.shape[0] != hu.shape[1]:
         raise ValueError(f"expected a square 2D slice, got shape {hu.shape}")
     size = hu.shape[0]
-    side = padded_size(size)
     n_angles = default_n_angles(size) if n_angles is None else int(n_angles)
-    theta = np.linspace(0.0, 180.0, n_angles, endpoint=False)
-    pixel_cm = float(pixel_mm) / 10.0
-    mu, lo = _pad(hu_to_mu(hu), side)
-    p = radon(mu, theta=theta, circle=True) * pixel_cm  # line integrals (dimensionless)
-    i0 = float(photons) * float(dose)
-    rng = np.random.default_rng(seed)
-    counts = rng.poisson(i0 * np.exp(-p))
-    p_noisy = -np.log(np.maximum(counts, 1) / i0)
-
-    def fbp(sino):
-        rec = iradon(sino, theta=theta, filter_name="ramp", circle=True) / pixel_cm
-        return mu_to_hu(rec[lo:lo + size, lo:lo + size])
-
-    return {"low": fbp(p_noisy), "noiseless": fbp(p), "n_angles": n_angles, "padded_size": side,
-            "photons_per_bin": i0}
+    low, noiseless = simulate_low_dose(hu, dose, pixel_mm=float(pixel_mm), flux=float(photons),
+                                       filter_name="ramp", n_angles=n_angles, pad=True,
+                                       backend="skimage", seed=seed)
+    return {"low": low, "noiseless": noiseless, "n_angles": n_angles,
+            "padded_size": padded_size(size), "photons_per_bin": float(photons) * float(dose)}
 
 
 def body_mask(reference_hu):

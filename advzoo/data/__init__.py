@@ -5,8 +5,13 @@ package (scikit-learn's digits), or is read from a path the user gives.
 
 Phantoms (numpy form `NAME_arrays` in physical units, `tf.data` form `NAME` scaled to [-1, 1]):
 ct_slices, mr_slices, lowdose_ct, undersampled_mr, multi_contrast_sr, lesions, nodules,
-domain_shift (phantoms.py); retina, centerlines (vessels.py); stain_shift, sketch_xray
-(histology.py). Unit maps: advzoo.data.scaling. Readers: advzoo.data.readers. See README.md.
+domain_shift (phantoms.py); lowdose_ct_clinical (lowdose.py); retina, centerlines (vessels.py);
+stain_shift, sketch_xray (histology.py). Unit maps: advzoo.data.scaling. Readers:
+advzoo.data.readers. See README.md.
+
+Low-dose CT simulation shared by phantoms and real slices: `simulate_low_dose` (lowdose.py).
+Domain randomisation of the segmentation phantoms (`randomise=` of ct_slices and retina):
+`DomainRandomisation` (randomisation.py).
 """
 from advzoo.data.toy import digits, digits_arrays, modes_covered, ring, ring_arrays, ring_centres
 from advzoo.data._phantom_core import clear_cache
@@ -48,3 +53,9 @@ __all__ += ["lesion_pairs", "lesion_pairs_arrays"]
 from advzoo.data.folders import folder_arrays, labelled_folders, paired_folders, unpaired_folders  # noqa: E402
 
 __all__ += ["paired_folders", "unpaired_folders", "labelled_folders", "folder_arrays"]
+
+from advzoo.data.lowdose import lowdose_ct_clinical, lowdose_ct_clinical_arrays, simulate_low_dose  # noqa: E402
+from advzoo.data.randomisation import DomainRandomisation  # noqa: E402
+
+__all__ += ["simulate_low_dose", "lowdose_ct_clinical", "lowdose_ct_clinical_arrays",
+            "DomainRandomisation"]

@@ -31,6 +31,7 @@ from advzoo.data._phantom_core import (check_choice, check_float, check_int, che
                                        ellipsoid, gaussian_blur, generate, grid, per_sample,
                                        random_pixel, resolve_n, smooth_noise, spread,
                                        to_channels)
+from advzoo.data.randomisation import randomise_appearance, resolve_randomise
 from advzoo.data.scaling import CT_WINDOW, MR_RANGE, hu_to_unit, mr_to_unit, to_unit
 
 # ----------------------------------------------------------------------------------------------
@@ -61,13 +62,22 @@ _MR_TISSUE = np.array([
 ], dtype=np.float32)
 
 
-def _anatomy(rng, n, shape, z_range=(-0.35, 0.35)):
+def _anatomy(rng, n, shape, z_range=(-0.35, 0.35), zoom=None, centre=None):
     """Label maps (n, *shape) uint8 of abdominal subjects; 2D shapes are axial slices at a random
-    height z, 3D shapes are volumes spanning z in about [-0.6, 0.6] (body axis first)."""
+    height z, 3D shapes are volumes spanning z in about [-0.6, 0.6] (body axis first).
+
+    2D only: `zoom` (n,) and `centre` ((n,) x, (n,) y) give each sample its own field of view:
+    the image spans centre +- zoom in anatomy units (the body is about 1.7 x 1.3 of them), so
+    zoom < 1 crops into the body and zoom > 1 shows it smaller. None (default): the image spans
+    [-1, 1]^2 (no random draws are added either way)."""
     nd = len(shape)
     g = grid(shape)
     if nd == 2:
         y, x = g[0][None], g[1][None]
+        if zoom is not None:
+            zf = np.asarray(zoom, np.float32).reshape(n, 1, 1)
+            cx, cy = (np.asarray(v, np.float32).reshape(n, 1, 1) for v in centre)
+            y, x = y * zf + cy, x * zf + cx
         z = per_sample(rng, n, 2, *z_range)
     else:
         z = g[0][None] * 0.6 + per_sample(rng, n, 3, -0.1, 0.1)
@@ -168,13 +178,23 @@ def _shuffle(shuffle, split):
 # ----------------------------------------------------------------------------------------------
 # CT slices
 
-def _ct_chunk(rng, m, shape, noise_hu):
+#: Range of the images of `ct_slices_arrays(randomise=...)`: the [0, 1] output of
+#: `randomise_appearance` mapped linearly onto it (synthetic contrast, not HU).
+CT_RANDOMISED_RANGE = (-1000.0, 1000.0)
+
+
+def _ct_chunk(rng, m, shape, noise_hu, randomise=None):
     labels = _anatomy(rng, m, shape)
-    return {"images": to_channels(_render_ct(rng, labels, noise_hu)), "labels": to_channels(labels, np.int32)}
+    images = _render_ct(rng, labels, noise_hu)
+    if randomise is not None:  # drawn after the labels: they stay those of randomise=False
+        unit = randomise_appearance(rng, labels, randomise, num_labels=len(CT_LABELS))[..., 0]
+        lo, hi = CT_RANDOMISED_RANGE
+        images = (lo + (hi - lo) * unit).astype(np.float32)
+    return {"images": to_channels(images), "labels": to_channels(labels, np.int32)}
 
 
 def ct_slices_arrays(split: str = "train", n: int | None = None, size=None, ndim: int = 2,
-                     noise_hu: float = 0.0, seed: int = 0) -> dict:
+                     noise_hu: float = 0.0, seed: int = 0, randomise=False) -> dict:
     """Abdominal CT phantoms in Hounsfield units with organ label maps.
 
     Args:
@@ -185,6 +205,13 @@ def ct_slices_arrays(split: str = "train", n: int | None = None, size=None, ndim
         noise_hu: sd of added white noise in HU (0 keeps the clean phantom, whose values lie in
             `CT_HU_RANGES` per label).
         seed: seed of the subject draws.
+        randomise: domain randomisation of the appearance (SynthSeg-style, see
+            `advzoo.data.randomisation`): False (default: the HU phantom, unchanged), True (the
+            default `DomainRandomisation()` ranges) or a `DomainRandomisation`. Each sample gets
+            random per-label intensities, bias field, blur, resolution, noise and gamma; the
+            images are then synthetic contrast in `CT_RANDOMISED_RANGE` = [-1000, 1000] (not HU,
+            so `hu_to_unit` still maps them into [-1, 1]), and the labels are exactly those of
+            randomise=False. Cannot be combined with noise_hu > 0 (the noise is randomised).
 
     Returns:
         dict(images=float32 (n, *shape, 1) in HU, within [-1000, 1000] when noise_hu=0;
@@ -196,21 +223,27 @@ def ct_slices_arrays(split: str = "train", n: int | None = None, size=None, ndim
     check_split(split)
     shape = check_shape(_default_size(size, ndim), ndim, what, minimum=16)
     noise_hu = check_float(noise_hu, "noise_hu", what, 0.0, 500.0)
+    options = resolve_randomise(randomise, what)
+    if options is not None and noise_hu > 0:
+        raise ValueError(f"{what}: noise_hu applies to the HU phantom; with randomise the noise "
+                         f"level is drawn from DomainRandomisation.noise, got noise_hu={noise_hu!r}")
+    extra = {} if options is None else {"randomise": options}
     return generate(what, _ct_chunk, resolve_n(n, split, what), split, check_seed(seed, what),
-                    shape=shape, noise_hu=noise_hu)
+                    shape=shape, noise_hu=noise_hu, **extra)
 
 
 def ct_slices(split: str = "train", n: int | None = None, size=None, ndim: int = 2,
               noise_hu: float = 0.0, labels: bool = False, scaled: bool = True,
               window=CT_WINDOW, batch_size: int | None = None, shuffle: bool | None = None,
-              seed: int = 0):
-    """CT phantoms as a `tf.data.Dataset` (see `ct_slices_arrays`).
+              seed: int = 0, randomise=False):
+    """CT phantoms as a `tf.data.Dataset` (see `ct_slices_arrays`, also for `randomise`).
 
     Yields images (*shape, 1), or (image, label_map) when `labels=True`. Images are mapped from
     HU to [-1, 1] by `hu_to_unit(hu, window)` (default window [-1024, 1024]) unless
     `scaled=False`. Used by: gan / progan / lapgan (unconditional synthesis), segmentation families.
     """
-    arr = ct_slices_arrays(split, n=n, size=size, ndim=ndim, noise_hu=noise_hu, seed=seed)
+    arr = ct_slices_arrays(split, n=n, size=size, ndim=ndim, noise_hu=noise_hu, seed=seed,
+                           randomise=randomise)
     img = hu_to_unit(arr["images"], window) if scaled else arr["images"]
     return as_dataset((img, arr["labels"]) if labels else img, batch_size=batch_size,
                       shuffle=_shuffle(shuffle, split), seed=seed)

@@ -11,6 +11,7 @@ import numpy as np
 from advzoo.data._common import as_dataset, check_split
 from advzoo.data._phantom_core import (check_choice, check_int, check_seed, generate, grid, resolve_n,
                                        smooth_noise, to_channels)
+from advzoo.data.randomisation import randomise_appearance, resolve_randomise
 from advzoo.data.scaling import centerlines_to_unit, to_unit
 
 # ----------------------------------------------------------------------------------------------
@@ -43,7 +44,11 @@ def _vessel_tree(rng, disc_x, side, max_segments=160):
     return np.array(segs, np.float32).reshape(-1, 5)
 
 
-def _retina_chunk(rng, m, size, channels):
+#: Soft labels of `retina_arrays(randomise=...)`: each gets its own random colour.
+RETINA_RANDOMISED_LABELS = ("outside_fov", "fundus", "optic_disc", "vessel")
+
+
+def _retina_chunk(rng, m, size, channels, randomise=None):
     y, x = grid((size, size))
     px = 2.0 / size
     side = np.where(rng.random(m) < 0.5, -1.0, 1.0)  # which eye: optic disc left or right
@@ -91,12 +96,18 @@ def _retina_chunk(rng, m, size, channels):
     if channels == 1:
         img = img[..., 1:2]  # the green channel, where vessels contrast most
     mask &= fov[None]
+    if randomise is not None:  # drawn last: the masks stay those of randomise=False
+        inside = np.broadcast_to(fov, (m, size, size)).astype(np.float64)
+        d = np.clip(disc, 0.0, 1.0).astype(np.float64)
+        tissue = inside * (1.0 - cover)
+        members = np.stack([1.0 - inside, tissue * (1.0 - d), tissue * d, inside * cover], axis=-1)
+        img = randomise_appearance(rng, members, randomise, channels=channels)
     return {"images": img.astype(np.float32), "masks": to_channels(mask),
             "fov": to_channels(np.broadcast_to(fov, (m, size, size)))}
 
 
 def retina_arrays(split: str = "train", n: int | None = None, size: int = 64, channels: int = 3,
-                  seed: int = 0) -> dict:
+                  seed: int = 0, randomise=False) -> dict:
     """Fundus-like images with vessel masks (retinal vessel segmentation).
 
     A circular field of view with radial illumination fall-off, an optic disc (left or right eye),
@@ -106,6 +117,13 @@ def retina_arrays(split: str = "train", n: int | None = None, size: int = 64, ch
 
     Args:
         channels: 3 for RGB, 1 for the green channel only.
+        randomise: domain randomisation of the appearance (SynthSeg-style, see
+            `advzoo.data.randomisation`): False (default: the fundus rendering, unchanged), True
+            (the default `DomainRandomisation()` ranges) or a `DomainRandomisation`. The image is
+            redrawn from soft labels `RETINA_RANDOMISED_LABELS` (outside the field of view,
+            fundus, optic disc, vessel; vessel partial volume mixes the colours), each with a
+            random colour per sample and channel, then bias field, blur, resolution, noise and
+            gamma; still in [0, 1]. Masks and fov are exactly those of randomise=False.
 
     Returns:
         dict(images=float32 (n, size, size, channels) in [0, 1];
@@ -116,15 +134,18 @@ def retina_arrays(split: str = "train", n: int | None = None, size: int = 64, ch
     check_split(split)
     size = check_int(size, "size", what, minimum=32)
     check_choice(channels, "channels", what, (1, 3))
+    options = resolve_randomise(randomise, what)
+    extra = {} if options is None else {"randomise": options}
     return generate(what, _retina_chunk, resolve_n(n, split, what), split, check_seed(seed, what),
-                    size=size, channels=channels)
+                    size=size, channels=channels, **extra)
 
 
 def retina(split: str = "train", n: int | None = None, size: int = 64, channels: int = 3,
-           scaled: bool = True, batch_size: int | None = None, shuffle: bool | None = None, seed: int = 0):
+           scaled: bool = True, batch_size: int | None = None, shuffle: bool | None = None, seed: int = 0,
+           randomise=False):
     """(image, vessel_mask) pairs as a `tf.data.Dataset`; images mapped [0, 1] -> [-1, 1] unless
-    `scaled=False`. Used by: adversarial_segmentation, segan, dan."""
-    arr = retina_arrays(split, n=n, size=size, channels=channels, seed=seed)
+    `scaled=False`; `randomise` as in `retina_arrays`. Used by: adversarial_segmentation, segan, dan."""
+    arr = retina_arrays(split, n=n, size=size, channels=channels, seed=seed, randomise=randomise)
     img = to_unit(arr["images"], 0.0, 1.0) if scaled else arr["images"]
     return as_dataset((img, arr["masks"]), batch_size=batch_size,
                       shuffle=(split == "train") if shuffle is None else shuffle, seed=seed)
@@ -200,4 +221,4 @@ def centerlines(split: str = "train", n: int | None = None, points: int = 64, la
                       shuffle=(split == "train") if shuffle is None else shuffle, seed=seed)
 
 
-__all__ = ["retina", "retina_arrays", "centerlines", "centerlines_arrays", "CENTERLINE_LENGTHS_MM"]
+__all__ = ["retina", "retina_arrays", "RETINA_RANDOMISED_LABELS", "centerlines", "centerlines_arrays", "CENTERLINE_LENGTHS_MM"]
