@@ -160,11 +160,14 @@ def test_missing_weights_of_registered_preset(tmp_path, monkeypatch):
         advzoo.load("gan_digits_dcgan")
 
 
-def test_readme_table_is_current():
-    from advzoo.readme import render_tables
+def test_readme_and_docs_tables_are_current():
+    from advzoo.readme import DOCS_PATH, render_docs, render_tables
 
     readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
-    assert render_tables() in readme, "README tables are stale: run `python scripts/update_readme.py`"
+    stale = "stale: run `python scripts/update_readme.py`"
+    assert render_tables() in readme, f"README tables are {stale}"
+    assert DOCS_PATH.read_text() == render_docs(), f"docs/benchmarks.md is {stale}"
+    assert len(readme.splitlines()) <= 300, "the README is a newcomer's page: 300 lines at most"
 
 
 def test_benchmark_result_written_and_rendered_as_a_readme_table(tmp_path, capsys):
