@@ -27,10 +27,27 @@ from advzoo.errors import AdvzooError, unknown_name
 from advzoo.losses import Objective, clip_weights, get_objective, gradient_penalty
 from advzoo.networks.translation import free_spatial
 from advzoo.networks.translation import size_multiple as network_size_multiple
+from advzoo.training.distribute import is_multi_worker
 
 
 def _unwrap(optimizer):
     return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def _with_replica_axis(step: Callable) -> Callable:
+    """`step` returning each log with a leading axis of length 1, for a multi-worker strategy.
+
+    Under MultiWorkerMirroredStrategy Keras reduces the per-replica logs of a step with
+    `strategy.reduce(MEAN, value, axis=0)` (`reduce_per_replica` in
+    keras/src/backend/tensorflow/trainer.py), which fails on the scalar losses of a `train_step`
+    ("Invalid reduction dimension 0 for input with 0 dimensions", TensorFlow issue #72388). With
+    a replica axis that reduction is the mean over the replicas, of the original shape: the
+    value one device or MirroredStrategy reports."""
+
+    def step_with_replica_axis(data):
+        return tf.nest.map_structure(lambda value: tf.expand_dims(value, 0), step(data))
+
+    return step_with_replica_axis
 
 
 class _input_errors:
@@ -296,6 +313,37 @@ class AdversarialModel(keras.Model):
     def test_step(self, data):
         return self.record(self.evaluate_losses(*self.step_losses(self.unpack_batch(data))))
 
+    # Under a multi-worker strategy Keras' own step function is built around every family's
+    # step with its logs given a replica axis (`_with_replica_axis`, TF issue #72388); one
+    # device and MirroredStrategy take Keras' path unchanged.
+    def make_train_function(self, force: bool = False):
+        if not is_multi_worker(self.distribute_strategy) or (
+                self.train_function is not None and not force):
+            return super().make_train_function(force)
+        self.train_function = self._make_function(_with_replica_axis(self.train_step))
+        return self.train_function
+
+    def make_test_function(self, force: bool = False):
+        if not is_multi_worker(self.distribute_strategy) or (
+                self.test_function is not None and not force):
+            return super().make_test_function(force)
+        self.test_function = self._make_function(_with_replica_axis(self.test_step))
+        return self.test_function
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Before fit/evaluate Keras reduces a first batch with strategy.reduce(MEAN, batch) only
+        # for its shapes; a multi-worker strategy refuses a nested batch such as (source, target)
+        # ("Attempt to convert a value (PerReplica...) to a Tensor"). One replica's share of the
+        # batch has those shapes, with no collective op.
+        if iterator is None or not is_multi_worker(self.distribute_strategy):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        for *_, batches in iterator:
+            data_batch = next(batches)
+            break
+        local = self.distribute_strategy.experimental_local_results
+        return super()._maybe_symbolic_build(
+            data_batch=tf.nest.map_structure(lambda v: local(v)[0], data_batch))
+
     # -- reporting ------------------------------------------------------------------------------
 
     @property
@@ -436,6 +484,9 @@ class AdversarialModel(keras.Model):
             config = self._advzoo_compile_config
             stop = NonFiniteStop(guard, config["on_nonfinite"], config["max_skipped_steps"])
             kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), stop]
+        if isinstance(x, tf.data.Dataset) and not args:
+            # Keras ignores shuffle for a dataset, and its default (True) warns on every fit
+            kwargs.setdefault("shuffle", False)
         with _input_errors():
             return super().fit(x, y, *args, **kwargs)
 
