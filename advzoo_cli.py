@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue the killed run in --out from its last checkpoint (the same "
                         "command otherwise); it ends with the weights of an uninterrupted run")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                   help="tf.distribute strategy: mirrored = every GPU of this machine; "
+                        "multiworker = one process per machine, each started with its TF_CONFIG "
+                        "(the chief writes the outputs); --batch-size is the global batch")
     own = p.add_argument_group(
         "your own data (instead of the built-in phantoms): folders of NIfTI, DICOM, PNG/TIFF or "
         ".npy files; a preset's input contract sets the intensity window")

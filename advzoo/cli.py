@@ -199,6 +199,10 @@ def cmd_train(args) -> None:
     import advzoo
     from advzoo import latent
     from advzoo.recipes import fit_on_default_data
+    from advzoo.training.distribute import is_chief, strategy_from_name
+
+    # first, before other TensorFlow work: a multi-worker strategy connects to its cluster here
+    strategy = strategy_from_name(args.strategy)
 
     overrides = _parse_set(args.set)
     if args.objective:
@@ -208,13 +212,11 @@ def cmd_train(args) -> None:
     if not is_preset:
         advzoo.get_family(args.name)
     keras.utils.set_random_seed(args.seed)
-    if is_preset:
-        if overrides:
-            raise AdvzooError("--set/--objective change a family's architecture; they "
-                             "cannot be applied to a pretrained preset.")
-        model = advzoo.load(args.name)
-    else:
-        model = advzoo.build(args.name, **overrides)
+    if is_preset and overrides:
+        raise AdvzooError("--set/--objective change a family's architecture; they "
+                          "cannot be applied to a pretrained preset.")
+    with strategy.scope():  # variables and optimizers are created mirrored
+        model = advzoo.load(args.name) if is_preset else advzoo.build(args.name, **overrides)
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(args.tensorboard))
@@ -222,10 +224,12 @@ def cmd_train(args) -> None:
     if args.data:  # (may rebuild a pool family at the data's size: before any restore)
         from advzoo.recipes import folder_training_data
 
-        model, data = folder_training_data(
-            model, args.data, data_b=args.data_b, labels=args.labels, image_size=args.image_size,
-            patch=args.patch, mode=args.mode, axis=args.axis, batch_size=args.batch_size,
-            jitter=args.jitter, seed=args.seed, preset=args.name if is_preset else None)
+        with strategy.scope():
+            model, data = folder_training_data(
+                model, args.data, data_b=args.data_b, labels=args.labels,
+                image_size=args.image_size, patch=args.patch, mode=args.mode, axis=args.axis,
+                batch_size=args.batch_size, jitter=args.jitter, seed=args.seed,
+                preset=args.name if is_preset else None)
     initial_epoch, epochs = 0, args.epochs
     if every:
         from advzoo.training.callbacks import TrainingCheckpoint
@@ -245,6 +249,10 @@ def cmd_train(args) -> None:
         history = fit_on_default_data(model, args.steps, args.batch_size, epochs=epochs,
                                       seed=args.seed, callbacks=callbacks, verbose=1,
                                       initial_epoch=initial_epoch, validation=not every)
+
+    if not is_chief():  # a worker of a multi-worker run: the chief writes the outputs
+        print(f"Trained {args.steps} steps as a worker; the chief writes {out}.")
+        return
 
     def write(tmp):
         model.save(tmp / "model.keras")

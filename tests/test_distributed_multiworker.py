@@ -261,3 +261,31 @@ def test_distribute_dataset_needs_a_whole_global_batch_size(bad):
 
     with pytest.raises(AdvzooError, match="global_batch_size must be a positive multiple"):
         distribute_dataset(tf.data.Dataset.range(4), bad)
+
+
+def test_cli_trains_with_two_workers_and_only_the_chief_writes(tmp_path):
+    """`advzoo train ... --strategy multiworker`, once per worker with its TF_CONFIG, as the
+    README says: both finish, the chief writes the model, its checkpoint folder is gone."""
+    out = tmp_path / "run"
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(WORKERS)]}
+    procs = []
+    try:
+        for index in range(WORKERS):
+            env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2",
+                   "TF_CONFIG": json.dumps({"cluster": cluster,
+                                            "task": {"type": "worker", "index": index}})}
+            log = open(tmp_path / f"worker-{index}.log", "w")
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "advzoo_cli", "train", "gan", "--steps", "2",
+                 "--batch-size", "8", "--checkpoint-every", "1", "--strategy", "multiworker",
+                 "--set", "generator_filters=8", "--set", "discriminator_filters=8",
+                 "--out", str(out)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT))
+            log.close()
+        wait_for(procs, tmp_path, TIMEOUT)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait(timeout=30)
+    assert sorted(p.name for p in out.iterdir()) == ["history.json", "model.keras", "samples.png"]
+    assert "as a worker; the chief writes" in (tmp_path / "worker-1.log").read_text()
+    assert len(json.loads((out / "history.json").read_text())["g_loss"]) == 2

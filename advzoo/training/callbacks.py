@@ -141,6 +141,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     each player's optimizer state, the seed generators' states, image pools, schedules' counters
     (all in `model.save_weights`), and the number of finished epochs.
 
+    In a multi-worker run only the chief writes (`advzoo.training.distribute.is_chief`); to
+    resume, every worker reads the chief's `directory` (a shared folder across machines).
     A kill at any moment leaves a consistent checkpoint: the weights go to a new file, renamed
     into place, before the small state file that names them is replaced; older files go last.
     `run` (the command's options) is stored and must match on resume, so a run is never continued
@@ -160,6 +162,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         import json
         import os
 
+        from advzoo.training.distribute import is_chief
+
+        if not is_chief():  # in a multi-worker run one process writes: the weights are mirrored
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"epoch_{epoch + 1}.weights.h5"
         tmp = self.directory / f".{name}.tmp.weights.h5"
