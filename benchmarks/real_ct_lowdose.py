@@ -70,6 +70,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _baselines import estimate_sigma  # noqa: E402  (skimage's estimator, also without pywt)
+
 RESULT = pathlib.Path(__file__).parent / "results" / "real_ct_lowdose.json"
 FILES = ("CT_small.dcm", "693_J2KI.dcm", "J2K_pixelrep_mismatch.dcm")
 PRESETS = ("pix2pix_lowdose_ct", "wgan_vgg_lowdose_ct")
@@ -166,24 +169,6 @@ def _to_unit(hu):
 
 def _from_unit(u):
     return np.asarray(u, np.float64) * DATA_RANGE + WINDOW[0]
-
-
-# Daubechies-2 decomposition high-pass filter (pywt.Wavelet("db2").dec_hi)
-_DB2_DEC_HI = np.array([-0.48296291314453416, 0.8365163037378079, -0.2241438680420134,
-                        -0.12940952255126037])
-
-
-def estimate_sigma(image) -> float:
-    """`skimage.restoration.estimate_sigma(image)` without PyWavelets (not installed here): the
-    median absolute value of the finest diagonal (HH) db2 wavelet coefficients / 0.6745 (Donoho's
-    robust estimator), with pywt's default symmetric border extension."""
-    x = np.asarray(image, np.float64)
-    pad = len(_DB2_DEC_HI) - 1
-    for axis in (0, 1):
-        x = np.apply_along_axis(
-            lambda v: np.convolve(np.pad(v, pad, mode="symmetric"), _DB2_DEC_HI, "valid")[1::2],
-            axis, x)
-    return float(np.median(np.abs(x)) / 0.6744897501960817)
 
 
 def nl_means(hu):
