@@ -209,6 +209,35 @@ def check_names(parser, args, names: dict) -> None:
                      f"{model!r} is here.")
 
 
+def _check_out_dir(parser, out: str, overwrite: bool) -> None:
+    path = pathlib.Path(out)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not overwrite:
+        parser.error(f"{path} exists and is not empty; choose another --out or pass --overwrite")
+
+
+def check_arguments(parser, args) -> None:
+    """Refuse options that do not go together, and an output that would be overwritten, before
+    TensorFlow is imported and before anything is built or written."""
+    if args.command == "demo":
+        _check_out_dir(parser, args.out, args.overwrite)
+    if args.command != "train":
+        return
+    if (args.data_b or args.labels) and not args.data:
+        parser.error("--data-b and --labels come with --data (the first folder)")
+    every = args.checkpoint_every
+    if every and args.steps % every:
+        parser.error(f"--steps ({args.steps}) must be a multiple of --checkpoint-every ({every}): "
+                     "each checkpoint closes an epoch of that many steps")
+    if every and args.epochs != 1:
+        parser.error("--checkpoint-every sets the epochs itself (one per checkpoint); leave out "
+                     "--epochs")
+    if args.resume and not every:
+        parser.error("--resume continues a run started with --checkpoint-every N: give the same "
+                     "command with --resume")
+    if not args.resume:
+        _check_out_dir(parser, args.out, args.overwrite)
+
+
 def quiet() -> None:
     """Silence TensorFlow's C++ and Python log noise before it is imported (see QUIET_*)."""
     import logging
@@ -245,6 +274,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     names = catalog()
     check_names(parser, args, names)
+    check_arguments(parser, args)
     if args.command == "list":
         cmd_list(args, names)
         return 0

@@ -35,12 +35,6 @@ def _parse_set(items) -> dict:
     return config
 
 
-def _check_out_dir(path: pathlib.Path, overwrite: bool) -> None:
-    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not overwrite:
-        raise AdvzooError(f"{path} exists and is not empty; choose another --out or pass "
-                         "--overwrite.")
-
-
 def _load_any(spec: str):
     """A preset name, a preset folder, or a `.keras` file."""
     import keras
@@ -139,7 +133,6 @@ def _real_ct_demo(folder: pathlib.Path, seed: int) -> str | None:
 
 def cmd_demo(args) -> None:
     out = pathlib.Path(args.out)
-    _check_out_dir(out, args.overwrite)
     import numpy as np
 
     import advzoo
@@ -174,23 +167,10 @@ CHECKPOINT_DIR = ".advzoo-checkpoint"
 
 
 def cmd_train(args) -> None:
+    # the options were checked together by advzoo_cli.check_arguments, before TensorFlow loaded
     out = pathlib.Path(args.out)
-    if (args.data_b or args.labels) and not args.data:
-        raise AdvzooError("--data-b and --labels come with --data (the first folder)")
     every = args.checkpoint_every
-    if every and args.steps % every:
-        raise AdvzooError(f"--steps ({args.steps}) must be a multiple of --checkpoint-every "
-                          f"({every}): each checkpoint closes an epoch of that many steps")
-    if every and args.epochs != 1:
-        raise AdvzooError("--checkpoint-every sets the epochs itself (one per checkpoint); "
-                          "leave out --epochs")
     checkpoints = out / CHECKPOINT_DIR
-    if args.resume:
-        if not every:
-            raise AdvzooError("--resume continues a run started with --checkpoint-every N: give "
-                              "the same command with --resume")
-    else:
-        _check_out_dir(out, args.overwrite)
     # what must be the same when a run is resumed
     run = {k: v for k, v in sorted(vars(args).items())
            if k not in ("resume", "overwrite", "tensorboard", "command", "verbose")}

@@ -5,6 +5,16 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Two logical CPUs for the MirroredStrategy tests, set before TensorFlow initialises its devices
+# (once per test process), so those tests run in this process instead of a fresh interpreter
+# each. Ops without a device still run on /cpu:0 and share one thread pool, as before.
+try:
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+except RuntimeError:  # devices already initialised (conftest imported a second time as a module)
+    pass
 
 
 @pytest.fixture(autouse=True)
@@ -45,40 +55,40 @@ def run_python(code: str, timeout: int = 300, env_extra: dict | None = None):
                           timeout=timeout, env=env)
 
 
-_MIRRORED_PRELUDE = r'''
-import numpy as np, tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-import keras
-'''
-
 _MIRRORED_COMPARE = r'''
 single = build(tf.distribute.get_strategy())
 weights = [np.array(w, copy=True) for w in single.get_weights()]
 h1 = single.fit(*DATA, shuffle=False, verbose=0, **FIT()).history
-mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert mirrored.num_replicas_in_sync == 2
 h2 = build(mirrored, weights).fit(*DATA, shuffle=False, verbose=0, **FIT()).history
 assert set(h1) == set(h2), (h1, h2)
 for k in h1:
     np.testing.assert_allclose(h1[k], h2[k], rtol=1e-4, atol=1e-5, err_msg=k)
-print("SAME", h1, h2)
 '''
+
+
+_MIRRORED = None
 
 
 def assert_mirrored_matches_single(setup: str, data: str = "(x,)", fit: str = "dict()"):
     """A family trained on one device and under MirroredStrategy on two logical CPUs gives the
-    same losses (global-batch averaging), in a fresh interpreter (device setup is per process).
+    same losses (global-batch averaging).
 
-    `setup` defines `build(strategy, weights=None)` (compiled inside the strategy's scope, with
-    the given weights) and the data; `data` and `fit` are the code of fit's positional arguments
-    and of its other keyword arguments.
+    `setup` is code that defines `build(strategy, weights=None)` (compiled inside the strategy's
+    scope, with the given weights) and the data; `data` and `fit` are the code of fit's
+    positional arguments and of its other keyword arguments. It runs in this process, in a
+    namespace of its own, on the two logical CPUs this conftest sets up.
     """
+    import numpy as np
+
+    global _MIRRORED
+    if _MIRRORED is None:  # one strategy per process: a second one's collective keys collide
+        _MIRRORED = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     # FIT is re-evaluated for each run: callbacks such as ProgressiveGrowing carry state
-    code = (_MIRRORED_PRELUDE + setup + f"\nDATA = {data}\nFIT = lambda: {fit}\n" + _MIRRORED_COMPARE)
-    result = run_python(code)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "SAME" in result.stdout
+    code = setup + f"\nDATA = {data}\nFIT = lambda: {fit}\n" + _MIRRORED_COMPARE
+    exec(compile(code, "<mirrored comparison>", "exec"),
+         {"__name__": "mirrored_comparison", "np": np, "tf": tf, "keras": keras,
+          "mirrored": _MIRRORED})
 
 
 def segmentor_without_dice(module: str, family_class: str) -> str:
