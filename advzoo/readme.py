@@ -15,6 +15,12 @@ from advzoo import weights, zoo
 
 BEGIN = "<!-- BEGIN GENERATED TABLES (python scripts/update_readme.py) -->"
 END = "<!-- END GENERATED TABLES -->"
+SPEED_BEGIN = "<!-- BEGIN GENERATED SPEED TABLE (python scripts/update_readme.py) -->"
+SPEED_END = "<!-- END GENERATED SPEED TABLE -->"
+# the README's rows of benchmarks/results/throughput.json (docs/benchmarks.md has them all)
+SPEED_FAMILIES = ("pix2pix", "cyclegan")
+SPEED_COLUMNS = ("family", "size", "batch", "dtype policy", "xla", "device", "steps/s",
+                 "images/s", "peak memory MiB", "status")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 VERDICTS_PATH = ROOT / "benchmarks" / "verdicts.json"
@@ -205,6 +211,32 @@ def render_tables() -> str:
                       "", notebook_list(), END])
 
 
+def speed_table(results_dir=RESULTS_DIR) -> str:
+    """README: the throughput rows of pix2pix and cyclegan (every size, precision, XLA setting
+    and device, measured or not) and the XLA rows of the others, from throughput.json."""
+    result = json.loads((pathlib.Path(results_dir) / "throughput.json").read_text())
+    rows = [r for r in result["rows"]
+            if r["family"] in SPEED_FAMILIES or r.get("xla") == "on"]
+    lines = ["| " + " | ".join(SPEED_COLUMNS) + " |", "|" + "---|" * len(SPEED_COLUMNS)]
+    lines += ["| " + " | ".join(_fmt(r.get(c, "-")) for c in SPEED_COLUMNS) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_speed() -> str:
+    """The README's generated speed block."""
+    return "\n".join([SPEED_BEGIN, speed_table(), "", "Every family, with the machine and what "
+                      "was skipped and why: [docs/benchmarks.md](docs/benchmarks.md#"
+                      f"{result_anchor('throughput.json')}).", SPEED_END])
+
+
+def _replace_block(text: str, begin: str, end: str, block: str, path) -> str:
+    if begin not in text or end not in text:
+        raise ValueError(f"{path} has no generated-block markers ({begin!r} ... {end!r})")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + block + tail
+
+
 def render_docs() -> str:
     """docs/benchmarks.md, whole."""
     sections = ["# advzoo: families, presets and benchmark results",
@@ -224,11 +256,8 @@ def update_readme(path, docs_path=None) -> bool:
     path = pathlib.Path(path)
     docs_path = pathlib.Path(docs_path) if docs_path else path.parent / "docs" / "benchmarks.md"
     text = path.read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{path} has no generated-tables markers ({BEGIN!r} ... {END!r})")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    new = head + render_tables() + tail
+    new = _replace_block(text, BEGIN, END, render_tables(), path)
+    new = _replace_block(new, SPEED_BEGIN, SPEED_END, render_speed(), path)
     changed = new != text
     if changed:
         path.write_text(new)
@@ -238,6 +267,7 @@ def update_readme(path, docs_path=None) -> bool:
         docs_path.write_text(docs)
         changed = True
     return changed
+
 
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 

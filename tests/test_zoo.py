@@ -161,11 +161,12 @@ def test_missing_weights_of_registered_preset(tmp_path, monkeypatch):
 
 
 def test_readme_and_docs_tables_are_current():
-    from advzoo.readme import DOCS_PATH, render_docs, render_tables
+    from advzoo.readme import DOCS_PATH, render_docs, render_speed, render_tables
 
     readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     stale = "stale: run `python scripts/update_readme.py`"
     assert render_tables() in readme, f"README tables are {stale}"
+    assert render_speed() in readme, f"README's speed table is {stale}"
     assert DOCS_PATH.read_text() == render_docs(), f"docs/benchmarks.md is {stale}"
     assert len(readme.splitlines()) <= 300, "the README is a newcomer's page: 300 lines at most"
 
