@@ -86,9 +86,20 @@ def assert_mirrored_matches_single(setup: str, data: str = "(x,)", fit: str = "d
         _MIRRORED = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     # FIT is re-evaluated for each run: callbacks such as ProgressiveGrowing carry state
     code = setup + f"\nDATA = {data}\nFIT = lambda: {fit}\n" + _MIRRORED_COMPARE
-    exec(compile(code, "<mirrored comparison>", "exec"),
-         {"__name__": "mirrored_comparison", "np": np, "tf": tf, "keras": keras,
-          "mirrored": _MIRRORED})
+    # a setup may patch advzoo.losses (e.g. midpoint interpolates for the gradient penalty):
+    # undone afterwards, as the fresh interpreter each comparison used to have undid it
+    import advzoo.losses
+
+    saved = dict(vars(advzoo.losses))
+    try:
+        exec(compile(code, "<mirrored comparison>", "exec"),
+             {"__name__": "mirrored_comparison", "np": np, "tf": tf, "keras": keras,
+              "mirrored": _MIRRORED})
+    finally:
+        for name in set(vars(advzoo.losses)) - set(saved):
+            delattr(advzoo.losses, name)
+        for name, value in saved.items():
+            setattr(advzoo.losses, name, value)
 
 
 def segmentor_without_dice(module: str, family_class: str) -> str:

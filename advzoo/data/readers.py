@@ -7,7 +7,7 @@ eagerly into memory, so every error names the file that caused it:
 - a missing path: FileNotFoundError naming it;
 - a file of the wrong type, a corrupt DICOM, undecodable pixel data, an image of unexpected rank,
   slices whose shapes disagree: ValueError naming the file;
-- nibabel or pydicom not installed: ImportError saying `pip install advzoo[medical]`.
+- nibabel or pydicom not installed: ImportError naming the pip line that installs it.
 
 Intensity options shared by the datasets:
     window=(lo, hi)     clip to [lo, hi] (e.g. HU) and map to [-1, 1];
@@ -39,7 +39,8 @@ def _require(module: str, what: str):
         return importlib.import_module(module)
     except ImportError as err:
         raise ImportError(f"reading {what} needs the '{module}' package, which is not installed; "
-                          f"install it with `pip install advzoo[medical]`") from err
+                          f"install it with `pip install {module}`, or advzoo's 'medical' extra "
+                          f"(`pip install -e \".[medical]\"` in a clone of advzoo)") from err
 
 
 def _existing(path, what: str) -> Path:
