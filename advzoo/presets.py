@@ -53,7 +53,7 @@ GAN_DIGITS_DCGAN = register_preset(Preset(
     summary="DCGAN (Radford) on scikit-learn's digits, 16x16, non-saturating loss",
     dataset={"image_shape": (16, 16, 1)},
     data_description="scikit-learn digits (train split, 1,257 images), resized to 16x16, [-1, 1]",
-    train_steps=4000,
+    train_steps=12000,
     batch_size=64,
     seed=0,
 ))
