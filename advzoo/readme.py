@@ -60,21 +60,34 @@ def _measured(metrics: dict) -> str:
     return ", ".join(parts)
 
 
+def _real_data_text(preset) -> str:
+    real = preset.real_data
+    if real is None:
+        return "no (phantom or toy data only)"
+    return f"yes: {real['data']} (`{real['benchmark']}`): {real['result']}"
+
+
+def _preset_cell(name: str) -> str:
+    """A preset in the README's family table, with what real data showed where it was checked."""
+    real = zoo.get_preset(name).real_data
+    return f"`{name}`" + (f" (real CT: {real['result'].split(':')[0]})" if real else "")
+
+
 def preset_table() -> str:
-    rows = ["| preset | family | trained on | steps (batch) | training time | measured |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| preset | family | trained on | steps (batch) | training time | measured | "
+            "validated on real data |", "|---|---|---|---|---|---|---|"]
     for name in zoo.list_presets():
         preset = zoo.get_preset(name)
         try:
             meta = weights.read_metadata(weights.resolve_preset(name))
         except Exception:  # a preset whose weights are not shipped yet
-            rows.append(f"| `{name}` | `{preset.family}` | - | - | - | weights not shipped |")
+            rows.append(f"| `{name}` | `{preset.family}` | - | - | - | weights not shipped | - |")
             continue
         measured = _measured(meta.get("metrics", {}))
         rows.append(
             f"| `{name}` | `{preset.family}` | {preset.data_description} | "
             f"{meta.get('train_steps')} ({meta.get('batch_size')}) | "
-            f"{meta.get('train_seconds')} s | {measured} |")
+            f"{meta.get('train_seconds')} s | {measured} | {_real_data_text(preset)} |")
     return "\n".join(rows)
 
 
@@ -191,7 +204,7 @@ def zoo_table() -> str:
     headlines = verdicts()
     for name in zoo.list_models():
         entry = headlines[name]
-        presets = ", ".join(f"`{p}`" for p in zoo.list_presets(name)) or "-"
+        presets = ", ".join(_preset_cell(p) for p in zoo.list_presets(name)) or "-"
         headline = entry["headline"]
         if entry.get("result"):
             headline += f" ([table](docs/benchmarks.md#{result_anchor(entry['result'])}))"

@@ -119,6 +119,7 @@ def train_preset(name: str, out_dir=None, steps: int | None = None, verbose="aut
         "train_machine": "CPU, 2 cores (the project's development machine)",
         "final_losses": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
         "metrics": model.sample_report(),
+        "validated_on_real_data": preset.real_data_statement(),
         "command": f"python scripts/train_preset.py {name}",
     }
     return weights.save_preset(model, out, metadata, overwrite=overwrite)

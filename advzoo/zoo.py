@@ -43,6 +43,16 @@ class Preset:
     batch_size: int
     seed: int = 0
     data_description: str = ""  # what the dataset is, in words, for metadata and the README
+    # the real (not phantom) data the preset was checked on, by which benchmark, and how it did;
+    # None: phantom or toy data only (metadata.json's "validated_on_real_data" says the same)
+    real_data: dict | None = None
+
+    def real_data_statement(self) -> dict:
+        """What metadata.json records under "validated_on_real_data"."""
+        if self.real_data is None:
+            return {"validated": False, "note": "phantom or toy data only: not checked on real "
+                                                "scans or images"}
+        return {"validated": True, **self.real_data}
 
 
 _FAMILIES: dict[str, Family] = {}

@@ -1,6 +1,7 @@
 """Rewrite zoo_weights/NAME/config.json from the registered recipe (advzoo/presets.py) when an
 option was added that does not change the networks (an explicit U-Net depth, an input contract),
-without re-training, and stamp metadata.json with the config's sha256 (`config_sha256`).
+without re-training, and stamp metadata.json with the config's sha256 (`config_sha256`) and the
+registry's statement of what real data the preset was checked on (`validated_on_real_data`).
 
 For each preset: the model is built from the shipped config and from the recipe's config, the
 shipped weights are loaded into both, and the new config is written only if every weight has the
@@ -41,13 +42,15 @@ def _write_json(path: pathlib.Path, value: dict) -> None:
     pathlib.Path(tmp).replace(path)
 
 
-def stamp(folder: pathlib.Path) -> bool:
-    """Record config.json's sha256 in metadata.json; True if it changed."""
+def stamp(folder: pathlib.Path, name: str) -> bool:
+    """Record config.json's sha256 and the registry's statement of real-data validation
+    (`Preset.real_data_statement`) in metadata.json; True if it changed."""
     metadata = weights.read_metadata(folder)
-    digest = weights.config_sha256(weights.read_config(folder))
-    if metadata.get("config_sha256") == digest:
+    stamped = {**metadata, "config_sha256": weights.config_sha256(weights.read_config(folder)),
+               "validated_on_real_data": advzoo.get_preset(name).real_data_statement()}
+    if stamped == metadata:
         return False
-    _write_json(folder / weights.METADATA_FILE, {**metadata, "config_sha256": digest})
+    _write_json(folder / weights.METADATA_FILE, stamped)
     return True
 
 
@@ -67,13 +70,13 @@ def sync(name: str) -> str:
     # only options it lacks, or left to a default (None), come from the recipe
     config.update({k: v for k, v in shipped["config"].items() if v is not None})
     if config == shipped["config"]:
-        return "config unchanged" + (", config_sha256 stamped" if stamp(folder) else "")
+        return "config unchanged" + (", metadata stamped" if stamp(folder, name) else "")
     difference = float(np.abs(_probe(old) - _probe(new)).max())
     if difference > 0:
         raise SystemExit(f"{name}: the recipe's config changes the network (max output "
                          f"difference {difference:.3g}); re-train it with scripts/train_preset.py")
     _write_json(folder / weights.CONFIG_FILE, {"family": shipped["family"], "config": config})
-    stamp(folder)
+    stamp(folder, name)
     added = sorted(set(config) - set(shipped["config"]))
     changed = sorted(k for k in set(config) & set(shipped["config"])
                      if config[k] != shipped["config"][k])

@@ -250,3 +250,19 @@ def test_every_registered_preset_ships_verified_weights_of_its_recipe():
         assert metadata["train_steps"] == (sum(steps.values()) if isinstance(steps, dict)
                                            else steps), name
         assert (folder / weights.WEIGHTS_FILE).stat().st_size < 5 * 2 ** 20, name
+
+
+def test_every_preset_says_whether_it_was_validated_on_real_data():
+    """metadata.json's "validated_on_real_data" is the registry's statement (a preset checked on
+    real scans names the data, the benchmark and the result)."""
+    from advzoo import weights
+
+    checked = []
+    for name in advzoo.list_presets():
+        preset = advzoo.get_preset(name)
+        meta = weights.read_metadata(weights.resolve_preset(name))
+        assert meta["validated_on_real_data"] == preset.real_data_statement(), name
+        if meta["validated_on_real_data"]["validated"]:
+            assert {"data", "benchmark", "result"} <= set(meta["validated_on_real_data"])
+            checked.append(name)
+    assert checked == ["pix2pix_lowdose_ct", "wgan_vgg_lowdose_ct"]
