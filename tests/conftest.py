@@ -35,6 +35,19 @@ def tiny_digits():
     return images[:32], labels[:32]
 
 
+def load_script(relative_path: str):
+    """A script of the repository (benchmarks/*.py, scripts/*.py: folders that are not packages)
+    as a module, e.g. `load_script("benchmarks/throughput.py")`."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def tiny_gan(**overrides):
     """A gan small enough to trace and train in a second or two."""
     import advzoo

@@ -1,19 +1,12 @@
 """benchmarks/_baselines.py: non-local means and TV with parameters tuned on validation phantoms."""
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
-
-HELPER = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "_baselines.py"
+from conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def B():
-    spec = importlib.util.spec_from_file_location("_baselines", HELPER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/_baselines.py")
 
 
 @pytest.fixture(scope="module")

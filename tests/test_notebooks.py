@@ -1,7 +1,6 @@
 """The Colab notebooks run top to bottom (fast settings, a fresh kernel, a temporary folder), and
 their saved outputs (scripts/execute_notebooks.py) are current: same printed labels, figures, badge."""
 import copy
-import importlib.util
 import json
 import os
 import pathlib
@@ -9,6 +8,7 @@ import re
 import sys
 
 import pytest
+from conftest import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 COLAB = ROOT / "colab"
@@ -22,11 +22,7 @@ REGENERATE = "rerun `python scripts/execute_notebooks.py {}` and commit the note
 
 def _executor():
     """scripts/execute_notebooks.py as a module (its output cleaning and `text_labels`)."""
-    spec = importlib.util.spec_from_file_location("execute_notebooks",
-                                                  ROOT / "scripts" / "execute_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/execute_notebooks.py")
 
 
 def _badge(name: str) -> str:

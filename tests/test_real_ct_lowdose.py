@@ -1,21 +1,14 @@
 """The quarter-dose simulation of benchmarks/real_ct_lowdose.py on pydicom's CT_small.dcm."""
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
+from conftest import load_script
 
 pydicom = pytest.importorskip("pydicom")
-
-BENCHMARK = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "real_ct_lowdose.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("real_ct_lowdose", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/real_ct_lowdose.py")
 
 
 @pytest.fixture(scope="module")

@@ -1,26 +1,20 @@
 """benchmarks/throughput.py (issue #19): one tiny row measured in-process gives every figure,
 the plan covers every family and the GPU rows, and compile(jit_compile=True) warns on CPU."""
-import importlib.util
-import pathlib
 import warnings
 
 import pytest
 import tensorflow as tf
 
 import advzoo
-from tests.conftest import tiny_gan
+from tests.conftest import load_script, tiny_gan
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "throughput.py"
 NO_ACCELERATOR = not (tf.config.list_physical_devices("GPU")
                       or tf.config.list_physical_devices("TPU"))
 
 
 @pytest.fixture(scope="module")
 def throughput():
-    spec = importlib.util.spec_from_file_location("throughput_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/throughput.py")
 
 
 def test_one_tiny_row_fills_every_figure(throughput):
