@@ -51,10 +51,15 @@ def catalog() -> dict:
     return json.loads((_package_dir() / "catalog.json").read_text())
 
 
+def closest_names_hint(name, known) -> str:
+    """" Did you mean 'a', 'b'?" with the up to 3 known names closest to `name`, or "" (the
+    hint of every unknown-name error: here and `advzoo.errors.unknown_name`)."""
+    close = difflib.get_close_matches(str(name), sorted(known), n=3, cutoff=0.5)
+    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
 def _did_you_mean(kind: str, name: str, known) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown {kind} {name!r}.{hint} `advzoo list` shows them all."
+    return f"unknown {kind} {name!r}.{closest_names_hint(name, known)} `advzoo list` shows them all."
 
 
 def _checked(cast, valid, expected: str):
@@ -215,13 +220,16 @@ def _check_out_dir(parser, out: str, overwrite: bool) -> None:
         parser.error(f"{path} exists and is not empty; choose another --out or pass --overwrite")
 
 
-def check_arguments(parser, args) -> None:
+def check_arguments(parser, args, names: dict) -> None:
     """Refuse options that do not go together, and an output that would be overwritten, before
     TensorFlow is imported and before anything is built or written."""
     if args.command == "demo":
         _check_out_dir(parser, args.out, args.overwrite)
     if args.command != "train":
         return
+    if args.name in names["presets"] and (args.set or args.objective):
+        parser.error("--set/--objective change a family's architecture; they cannot be applied "
+                     "to a pretrained preset")
     if (args.data_b or args.labels) and not args.data:
         parser.error("--data-b and --labels come with --data (the first folder)")
     every = args.checkpoint_every
@@ -274,7 +282,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     names = catalog()
     check_names(parser, args, names)
-    check_arguments(parser, args)
+    check_arguments(parser, args, names)
     if args.command == "list":
         cmd_list(args, names)
         return 0

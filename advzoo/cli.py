@@ -100,6 +100,7 @@ def _real_ct_demo(folder: pathlib.Path, seed: int) -> str | None:
     import advzoo
     from advzoo import scan_io
     from advzoo.data.lowdose import simulate_low_dose
+    from advzoo.metrics import psnr
 
     try:
         from pydicom.data import get_testdata_file
@@ -113,19 +114,18 @@ def _real_ct_demo(folder: pathlib.Path, seed: int) -> str | None:
     low, full = simulate_low_dose(hu, DEMO_DOSE, pixel_mm=spacing, seed=seed)
     model = advzoo.load("pix2pix_lowdose_ct")
     denoised = model.translate(low[None, ..., None].astype(np.float32), units="physical")[0, ..., 0]
+    # PSNR over the body, in the preset's [-1024, 1024] HU window (range 2048)
     body = full > -500.0
-
-    def psnr(x):  # over the body, in the preset's [-1024, 1024] HU window (range 2048)
-        x, ref = np.clip(x, -1024, 1024), np.clip(full, -1024, 1024)
-        return 10 * np.log10(2048.0 ** 2 / np.mean((x[body] - ref[body]) ** 2))
-
-    titles = [f"quarter dose: PSNR {psnr(low):.1f} dB", f"pix2pix_lowdose_ct: {psnr(denoised):.1f} dB",
+    reference = np.clip(full, -1024, 1024)[body]
+    low_db, denoised_db = (psnr(reference, np.clip(x, -1024, 1024)[body], data_range=2048.0)
+                           for x in (low, denoised))
+    titles = [f"quarter dose: PSNR {low_db:.1f} dB", f"pix2pix_lowdose_ct: {denoised_db:.1f} dB",
               "full dose (reference)"]
     _titled_panels([low, denoised, full], titles).save(folder / "lowdose_ct.png")
     line = (f"pydicom's {REAL_CT_FILE} ({hu.shape[0]}x{hu.shape[1]}, {spacing:.2f} mm pixels) at a "
-            f"simulated quarter dose: PSNR {psnr(low):.2f} dB; pix2pix_lowdose_ct (trained on 32x32 "
-            f"phantoms): {psnr(denoised):.2f} dB (body pixels, [-1024, 1024] HU window)")
-    if psnr(denoised) <= psnr(low):
+            f"simulated quarter dose: PSNR {low_db:.2f} dB; pix2pix_lowdose_ct (trained on 32x32 "
+            f"phantoms): {denoised_db:.2f} dB (body pixels, [-1024, 1024] HU window)")
+    if denoised_db <= low_db:
         line += (". The preset does not improve this real slice: it learnt 32x32 phantoms, and "
                  "docs/benchmarks.md (real_ct_lowdose) measures how far it carries to real scans")
     return line
@@ -187,14 +187,8 @@ def cmd_train(args) -> None:
     overrides = _parse_set(args.set)
     if args.objective:
         overrides["objective"] = args.objective
-    # Resolve names first: a typo fails here, before any model is built or file written.
-    is_preset = args.name in advzoo.list_presets()
-    if not is_preset:
-        advzoo.get_family(args.name)
+    is_preset = args.name in advzoo.list_presets()  # else a family: advzoo_cli checked the name
     keras.utils.set_random_seed(args.seed)
-    if is_preset and overrides:
-        raise AdvzooError("--set/--objective change a family's architecture; they "
-                          "cannot be applied to a pretrained preset.")
     with strategy.scope():  # variables and optimizers are created mirrored
         model = advzoo.load(args.name) if is_preset else advzoo.build(args.name, **overrides)
     callbacks = [keras.callbacks.TerminateOnNaN()]

@@ -1,8 +1,10 @@
 """Errors of advzoo, each naming what was expected and what was given."""
 from __future__ import annotations
 
-import difflib
 from typing import Iterable
+
+# the command's module, which needs only the standard library: one closest-names hint for both
+from advzoo_cli import closest_names_hint
 
 
 class AdvzooError(ValueError):
@@ -23,10 +25,9 @@ class WeightsError(AdvzooError):
 def unknown_name(kind: str, name: object, known: Iterable[str]) -> UnknownNameError:
     """Build the error for an unknown `name` of `kind`, suggesting the closest known names."""
     known = sorted(known)
-    close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return UnknownNameError(
-        f"Unknown {kind} {name!r}.{hint} Expected one of: {', '.join(known) or '(none registered)'}.")
+        f"Unknown {kind} {name!r}.{closest_names_hint(name, known)} Expected one of: "
+        f"{', '.join(known) or '(none registered)'}.")
 
 
 def check_choice(option: str, value: object, choices: Iterable[str]) -> None:

@@ -37,7 +37,8 @@ def test_help_list_and_argument_errors_do_not_import_tensorflow():
     script = """
 import sys, advzoo_cli
 for argv in (["--help"], ["train", "--help"], ["train", "gna", "--out", "x"],
-             ["apply", "pix2pix_lowdos", "in.nii", "--out", "y"], ["train", "gan", "--steps", "0"]):
+             ["apply", "pix2pix_lowdos", "in.nii", "--out", "y"], ["train", "gan", "--steps", "0"],
+             ["train", "gan_digits_dcgan", "--objective", "wgan", "--out", "z"]):
     try:
         advzoo_cli.main(argv)
     except SystemExit as e:
@@ -48,11 +49,12 @@ print("imported:", sorted(m for m in ("tensorflow", "keras", "advzoo.zoo") if m 
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("exit 0") == 2 and result.stdout.count("exit 2") == 3
+    assert result.stdout.count("exit 0") == 2 and result.stdout.count("exit 2") == 4
     assert "imported: []" in result.stdout
     assert "unknown family or preset 'gna'. Did you mean 'gan'" in result.stderr
     assert "unknown preset 'pix2pix_lowdos'. Did you mean 'pix2pix_lowdose_ct'" in result.stderr
     assert "argument --steps: expected a positive int, got 0" in result.stderr
+    assert "cannot be applied to a pretrained preset" in result.stderr
     assert "gan_digits_dcgan" in result.stdout and "[gan]" in result.stdout
 
 
