@@ -168,6 +168,12 @@ def write_domain_shift_result(path, result: dict, preset: str, steps, seeds, scr
                       command=f"python benchmarks/{script}", values=target_dice)
 
 
+def _markdown_table(columns, rows) -> list[str]:
+    """The lines of a markdown table of `rows` (dicts), one column per key in `columns`."""
+    return (["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+            + ["| " + " | ".join(_fmt(row[c]) for c in columns) + " |" for row in rows])
+
+
 def result_anchor(result_file: str) -> str:
     """The anchor of a result's table in docs/benchmarks.md (`result-NAME`)."""
     return "result-" + pathlib.Path(result_file).stem
@@ -182,8 +188,7 @@ def results_tables(results_dir=RESULTS_DIR) -> str:
         columns = result["columns"]
         lines = [f'<a id="{result_anchor(path.name)}"></a>',
                  f"**{result['title']}** (`{result['command']}`, {result['machine']})", "",
-                 "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(_fmt(row[c]) for c in columns) + " |" for row in result["rows"]]
+                 *_markdown_table(columns, result["rows"])]
         if result.get("note"):
             lines += ["", result["note"]]
         parts.append("\n".join(lines))
@@ -230,9 +235,7 @@ def speed_table(results_dir=RESULTS_DIR) -> str:
     result = json.loads((pathlib.Path(results_dir) / "throughput.json").read_text())
     rows = [r for r in result["rows"]
             if r["family"] in SPEED_FAMILIES or r.get("xla") == "on"]
-    lines = ["| " + " | ".join(SPEED_COLUMNS) + " |", "|" + "---|" * len(SPEED_COLUMNS)]
-    lines += ["| " + " | ".join(_fmt(r.get(c, "-")) for c in SPEED_COLUMNS) + " |" for r in rows]
-    return "\n".join(lines)
+    return "\n".join(_markdown_table(SPEED_COLUMNS, rows))
 
 
 def render_speed() -> str:
@@ -263,11 +266,10 @@ def render_docs() -> str:
     return "\n\n".join(sections) + "\n"
 
 
-def update_readme(path, docs_path=None) -> bool:
-    """Rewrite the generated block of README at `path` and docs/benchmarks.md beside it; True if
+def update_readme(path, docs_path=DOCS_PATH) -> bool:
+    """Rewrite the generated blocks of the README at `path` and the whole of `docs_path`; True if
     either changed."""
-    path = pathlib.Path(path)
-    docs_path = pathlib.Path(docs_path) if docs_path else path.parent / "docs" / "benchmarks.md"
+    path, docs_path = pathlib.Path(path), pathlib.Path(docs_path)
     text = path.read_text()
     new = _replace_block(text, BEGIN, END, render_tables(), path)
     new = _replace_block(new, SPEED_BEGIN, SPEED_END, render_speed(), path)

@@ -82,7 +82,8 @@ def multi_depth_classifier(feature_shapes, image_shape, levels: int, filters: in
     Each input (one per activation, its shape without the batch axis at the nominal
     `image_shape`) is average-pooled to the grid image size / 2**levels and the pooled maps are
     concatenated, so coarse and fine features are judged together; then two 3x3 convolutions
-    (`filters`, 2 * `filters`, LeakyReLU 0.2), global average pooling and one float32 logit. 2D or 3D by `image_shape`'s rank.
+    (`filters`, 2 * `filters`, LeakyReLU 0.2), global average pooling and one float32 logit.
+    2D or 3D by `image_shape`'s rank.
     """
     ndim = spatial_rank(image_shape, "image_shape")
     pool = keras.layers.AveragePooling2D if ndim == 2 else keras.layers.AveragePooling3D
