@@ -53,7 +53,8 @@ from advzoo.data import ct as _ct
 from advzoo.data._common import as_dataset, check_split
 from advzoo.data._phantom_core import (check_choice, check_float, check_int, check_seed, generate,
                                        resolve_n, to_channels)
-from advzoo.data.phantoms import MU_WATER_PER_CM, _anatomy, _render_ct, _shuffle, hu_to_mu
+from advzoo.data.phantoms import (MU_WATER_PER_CM, _anatomy, _noisy_line, _render_ct, _shuffle,
+                                   hu_to_mu)
 from advzoo.data.scaling import CT_WINDOW, hu_to_unit
 
 BACKENDS = ("auto", "sparse", "skimage")
@@ -153,10 +154,9 @@ def _line_integrals(mu, pixel_cm, theta, backend):
 
 
 def _counts(rng, line, i0):
-    """Poisson transmitted counts behind the object, back to line integrals (floored at 1)."""
-    i0 = i0[:, None, None]
-    counts = rng.poisson(i0 * np.exp(-line))
-    return -np.log(np.maximum(counts, 1) / i0)
+    """Poisson transmitted counts behind the object at i0 (N,) incident photons per bin, back to
+    line integrals (floored at 1): the phantoms' `_noisy_line` with one photon count per image."""
+    return _noisy_line(rng, line, 1.0, i0[:, None, None])
 
 
 def _reconstruct(sino, theta, filter_name, pixel_cm, lo, size, backend):

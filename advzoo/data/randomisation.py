@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from advzoo.data._phantom_core import smooth_noise
+from advzoo.data._phantom_core import grid, smooth_noise
 
 
 def _check_range(value, name, lo, hi):
@@ -109,9 +109,8 @@ def _uniform(rng, n, pair):
 def _bias_log_field(rng, n, shape):
     """Random degree-2 polynomials (n, *shape) over the [-1, 1] grid, max |P| = 1 per sample."""
     nd = len(shape)
-    axes = [((np.arange(s) + 0.5) / s * 2.0 - 1.0).reshape([-1 if j == i else 1 for j in range(nd)])
-            for i, s in enumerate(shape)]
-    terms = [a for a in axes] + [a * a - 1.0 / 3.0 for a in axes]
+    axes = [a.astype(np.float64) for a in grid(shape)]
+    terms = [*axes] + [a * a - 1.0 / 3.0 for a in axes]
     terms += [axes[i] * axes[j] for i in range(nd) for j in range(i + 1, nd)]
     coef = rng.uniform(-1.0, 1.0, (n, len(terms)))
     poly = np.zeros((n,) + tuple(shape))
