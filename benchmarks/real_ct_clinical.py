@@ -89,35 +89,19 @@ def phantom_rows(arms, n: int, size: int, seed: int) -> list:
 
 
 def real_rows(arms, files, seed: int) -> tuple[list, list]:
-    import pydicom
-    from pydicom.data import get_testdata_file
-
-    from advzoo import scan_io
-
     rows, infos = [], []
     for name in files:
-        path = get_testdata_file(name)
-        if path is None:
-            infos.append(f"{name}: not among pydicom's test files here, skipped")
+        sl, skipped = real.quarter_dose_slice(name, seed)
+        if sl is None:
+            infos.append(skipped)
             continue
-        ds = pydicom.dcmread(path)
-        try:
-            ds.pixel_array
-        except Exception as err:  # e.g. JPEG 2000 without a decoder
-            infos.append(f"{name}: pixel data does not decode here ({type(err).__name__}), skipped")
-            continue
-        hu = scan_io.read_scan(path).array[..., 0].astype(np.float64)
-        spacing = float(ds.PixelSpacing[0])
-        sim = real.simulate_lowdose(hu, spacing, seed=seed)
-        low, reference = np.round(sim["low"]), sim["noiseless"]  # stored as integer HU
-        body = real.body_mask(reference)
-        soft = real.soft_tissue_mask(reference, body)
-        stem = pathlib.Path(name).stem
+        low = np.round(sl["sim"]["low"])  # stored as integer HU, as real_ct_lowdose's DICOM
+        reference, body, soft = sl["reference"], sl["body"], sl["soft"]
         for label, image in [("quarter-dose input", low)] + [(lb, f(low)) for lb, f in arms.items()]:
-            rows.append({"test data": f"real CT {stem}", "image": label,
+            rows.append({"test data": f"real CT {sl['stem']}", "image": label,
                          **real.measures(image, reference, body, soft)})
             print(rows[-1], flush=True)
-        infos.append(f"{name} ({hu.shape[0]}x{hu.shape[1]}, {spacing:.3g} mm)")
+        infos.append(f"{name} ({sl['hu'].shape[0]}x{sl['hu'].shape[1]}, {sl['spacing']:.3g} mm)")
     if rows:
         labels = list(dict.fromkeys(r["image"] for r in rows))
         rows += [{"test data": "real CT, mean", "image": label,

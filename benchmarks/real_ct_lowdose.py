@@ -198,8 +198,11 @@ def apply_preset(preset, input_path, out_path):
     return scan_io.read_scan(out_path).array[..., 0].astype(np.float64)
 
 
-def run_slice(name, seed, tmp):
-    """Rows for one pydicom test file, and what the note says about it."""
+def quarter_dose_slice(name, seed):
+    """pydicom's test file `name` with its simulated quarter-dose scan and the masks the measures
+    use: (dict(ds, scan, hu, spacing, stem, sim, sim_seconds, reference, body, soft), None), or
+    (None, why it is skipped) for a file that is missing, does not decode or has non-square
+    pixels. Shared with benchmarks/real_ct_clinical.py."""
     import pydicom
     from pydicom.data import get_testdata_file
 
@@ -207,24 +210,38 @@ def run_slice(name, seed, tmp):
 
     path = get_testdata_file(name)
     if path is None:
-        return [], f"{name}: not among pydicom's test files here, skipped"
+        return None, f"{name}: not among pydicom's test files here, skipped"
     ds = pydicom.dcmread(path)
     try:
         ds.pixel_array
     except Exception as err:  # e.g. JPEG 2000 without a decoder
-        return [], f"{name}: pixel data does not decode here ({type(err).__name__}: {err}), skipped"
+        return None, f"{name}: pixel data does not decode here ({type(err).__name__}: {err}), skipped"
     scan = scan_io.read_scan(path)  # HU with RescaleSlope/Intercept
     hu = scan.array[..., 0].astype(np.float64)
     spacing = [float(v) for v in ds.PixelSpacing]
     if abs(spacing[0] - spacing[1]) > 1e-6 * max(spacing):
-        return [], f"{name}: non-square pixels {spacing}, skipped"
+        return None, f"{name}: non-square pixels {spacing}, skipped"
     start = time.perf_counter()
     sim = simulate_lowdose(hu, spacing[0], seed=seed)
     sim_seconds = time.perf_counter() - start
-    low, reference = sim["low"], sim["noiseless"]
-    stem = pathlib.Path(name).stem
+    reference = sim["noiseless"]
+    body = body_mask(reference)
+    return {"ds": ds, "scan": scan, "hu": hu, "spacing": spacing[0],
+            "stem": pathlib.Path(name).stem, "sim": sim, "sim_seconds": sim_seconds,
+            "reference": reference, "body": body, "soft": soft_tissue_mask(reference, body)}, None
+
+
+def run_slice(name, seed, tmp):
+    """Rows for one pydicom test file, and what the note says about it."""
+    from advzoo import scan_io
+
+    sl, skipped = quarter_dose_slice(name, seed)
+    if sl is None:
+        return [], skipped
+    ds, scan, hu, sim, stem = sl["ds"], sl["scan"], sl["hu"], sl["sim"], sl["stem"]
+    reference, body, soft = sl["reference"], sl["body"], sl["soft"]
     low_path = tmp / f"{stem}_quarter_dose.dcm"
-    scan_io.write_scan(scan, low[..., None], low_path, kind="image")
+    scan_io.write_scan(scan, sim["low"][..., None], low_path, kind="image")
     low_stored = scan_io.read_scan(low_path).array[..., 0].astype(np.float64)  # rounded to 1 HU
     images = [("quarter-dose input", low_stored)]
     for preset in PRESETS:
@@ -232,8 +249,6 @@ def run_slice(name, seed, tmp):
                        apply_preset(preset, low_path, tmp / f"{stem}_{preset}.dcm")))
     images += [("non-local means (skimage, untuned defaults)", nl_means(low_stored)),
                ("TV Chambolle 0.05 (skimage, untuned defaults)", tv(low_stored))]
-    body = body_mask(reference)
-    soft = soft_tissue_mask(reference, body)
     rows = []
     for label, image in images:
         row = {"slice": stem, "image": label, **measures(image, reference, body, soft)}
@@ -241,9 +256,9 @@ def run_slice(name, seed, tmp):
         print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     lossy = (f", lossy compression ratio {float(ds.get('LossyImageCompressionRatio', 0)):.0f}: "
              "already smoothed" if str(ds.get("LossyImageCompression", "")) == "01" else "")
-    info = (f"{name} ({hu.shape[0]}x{hu.shape[1]}, {spacing[0]:.3g} mm pixels, "
+    info = (f"{name} ({hu.shape[0]}x{hu.shape[1]}, {sl['spacing']:.3g} mm pixels, "
             f"{ds.file_meta.TransferSyntaxUID.name}{lossy}; padded to {sim['padded_size']}, "
-            f"{sim['n_angles']} views, simulation {sim_seconds:.0f} s; body "
+            f"{sim['n_angles']} views, simulation {sl['sim_seconds']:.0f} s; body "
             f"{100 * body.mean():.0f} % of the slice, soft tissue {int(soft.sum())} pixels)")
     return rows, info
 
