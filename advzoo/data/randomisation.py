@@ -31,7 +31,7 @@ randomised set are those of the same set without randomisation, bit for bit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -90,16 +90,33 @@ class DomainRandomisation:
         object.__setattr__(self, "bias", bias)
 
 
+#: The fields of `DomainRandomisation`: the keys a `randomise=` dict may set.
+RANDOMISE_OPTIONS = tuple(f.name for f in fields(DomainRandomisation))
+
+
 def resolve_randomise(randomise, what: str):
-    """`randomise=` of a phantom -> a `DomainRandomisation` or None (off)."""
+    """`randomise=` of a phantom -> a `DomainRandomisation` or None (off).
+
+    False / None: off (the phantom's own rendering, bit for bit); True: the default ranges; a
+    dict of `DomainRandomisation` fields, the rest at their defaults (JSON-friendly, as a
+    preset's dataset options are stored in metadata.json); or a `DomainRandomisation`. Unknown
+    keys name the closest fields; bad ranges say which limit."""
+    from advzoo.errors import unknown_name
+
     if randomise is None or randomise is False:
         return None
     if randomise is True:
         return DomainRandomisation()
     if isinstance(randomise, DomainRandomisation):
         return randomise
-    raise ValueError(f"{what}: randomise must be False, True or an advzoo.data.DomainRandomisation, "
-                     f"got {randomise!r}")
+    if isinstance(randomise, dict):
+        for key in randomise:
+            if key not in RANDOMISE_OPTIONS:
+                raise unknown_name("randomise option", key, RANDOMISE_OPTIONS)
+        return DomainRandomisation(**randomise)
+    raise ValueError(f"{what}: randomise must be False, True, a dict of DomainRandomisation fields "
+                     f"({', '.join(RANDOMISE_OPTIONS)}) or an advzoo.data.DomainRandomisation, got "
+                     f"{randomise!r}")
 
 
 def _uniform(rng, n, pair):

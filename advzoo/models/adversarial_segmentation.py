@@ -38,10 +38,12 @@ from advzoo.zoo import register_family
 def adversarial_segmentation_dataset(split: str = "train", batch_size: int | None = None,
                                      image_shape=(32, 32, 3), task: str = "vessels",
                                      n: int | None = None, shuffle: bool | None = None,
-                                     seed: int = 0):
-    """(image, mask) pairs: retina vessels (binary) or CT organ label maps (`task="organs"`)."""
+                                     seed: int = 0, randomise=False):
+    """(image, mask) pairs: retina vessels (binary) or CT organ label maps (`task="organs"`);
+    `randomise=True` (or a dict of `advzoo.data.DomainRandomisation` fields) draws each image's
+    appearance at random (domain randomisation, `segmentation_arrays`)."""
     return segmentation_pairs(split, batch_size=batch_size, image_shape=image_shape, task=task,
-                              n=n, shuffle=shuffle, seed=seed)
+                              n=n, shuffle=shuffle, seed=seed, randomise=randomise)
 
 
 @keras.saving.register_keras_serializable(package="advzoo")

@@ -51,18 +51,20 @@ def labelled_count(n: int, labelled_fraction) -> int:
 
 def dan_dataset(split: str = "train", batch_size: int | None = None, image_shape=(32, 32, 3),
                 task: str = "vessels", labelled_fraction: float = 0.1, n: int | None = None,
-                shuffle: bool | None = None, seed: int = 0):
+                shuffle: bool | None = None, seed: int = 0, randomise=False):
     """Semi-supervised segmentation data.
 
     train: (labelled image, mask, unlabelled image) triples; the first `labelled_fraction` of
     the split's samples are labelled (repeated and reshuffled as often as needed), the others
     unlabelled (their masks are never read); one pass over the unlabelled images is an epoch.
-    val / test: (image, mask) pairs of the whole split.
+    val / test: (image, mask) pairs of the whole split. `randomise`: domain randomisation of
+    the images, as in `segmentation_arrays`.
     """
     if split != "train":
         return segmentation_pairs(split, batch_size=batch_size, image_shape=image_shape, task=task,
-                                  n=n, shuffle=shuffle, seed=seed)
-    images, masks = segmentation_arrays(split, image_shape, task, n=n, seed=seed)
+                                  n=n, shuffle=shuffle, seed=seed, randomise=randomise)
+    images, masks = segmentation_arrays(split, image_shape, task, n=n, seed=seed,
+                                        randomise=randomise)
     k = labelled_count(len(images), labelled_fraction)
     return paired_with_unpaired((images[:k], masks[:k]), images[k:], batch_size=batch_size,
                                 shuffle=True if shuffle is None else bool(shuffle), seed=seed,

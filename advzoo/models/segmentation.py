@@ -3,7 +3,8 @@ and the domain adaptation families `dann`, `adda`, `pixelda`).
 
 - `segmentation_pairs` / `segmentation_arrays`: the built-in (image, mask) data: `task="vessels"`
   (the `retina` phantom, binary vessel masks) or `task="organs"` (the `ct_slices` phantom, 8-class
-  organ label maps, 2D or 3D), images in [-1, 1];
+  organ label maps, 2D or 3D), images in [-1, 1]; `randomise=` draws the phantom's appearance at
+  random per image (SynthSeg-style domain randomisation, `advzoo.data.DomainRandomisation`);
 - `SegmentationMixin`: the segmentor S (the shared U-Net / ResNet generator of
   `advzoo.networks.translation` with a sigmoid head for 2 classes, softmax for more), its voxel
   cross-entropy, the class map and the (image, segmentation) pair a discriminator judges, the Dice
@@ -25,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from advzoo import data as zoo_data
+from advzoo.data.randomisation import DomainRandomisation, resolve_randomise
 from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.networks.translation import (build_generator, free_spatial, generator_depth,
                                          patchgan, spatial_rank)
@@ -51,15 +53,37 @@ def task_segmentor_config(task: str, size: int = 32) -> dict:
             "num_classes": TASK_CLASSES[task]}
 
 
+def check_randomise(randomise) -> DomainRandomisation | None:
+    """`randomise=` of the segmentation data -> a `DomainRandomisation`, or None (off): False /
+    None, True, a dict of `DomainRandomisation` fields or a `DomainRandomisation`
+    (`advzoo.data.randomisation.resolve_randomise`), checked before any data is drawn."""
+    try:
+        return resolve_randomise(randomise, "segmentation data")
+    except AdvzooError:
+        raise
+    except ValueError as error:
+        raise AdvzooError(str(error)) from None
+
+
 def segmentation_arrays(split: str = "train", image_shape=(32, 32, 3), task: str = "vessels",
-                        n: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                        n: int | None = None, seed: int = 0,
+                        randomise=False) -> tuple[np.ndarray, np.ndarray]:
     """(images in [-1, 1], masks) numpy arrays of a built-in segmentation task.
 
     vessels: `retina` at (S, S, 3) RGB or (S, S, 1) green channel, S >= 32; masks float32 {0, 1}.
     organs: `ct_slices` at (S, S, 1) or volumes (D, H, W, 1) (sides >= 16), HU window
     [-1024, 1024] -> [-1, 1]; masks int32 label maps over `advzoo.data.CT_LABELS`.
+
+    randomise: domain randomisation of the images (SynthSeg-style: per-label random intensities,
+    bias field, blur and resolution, noise, gamma; `advzoo.data.randomisation`): False (default,
+    the phantom's own rendering, unchanged bit for bit), True (`DomainRandomisation()`'s ranges),
+    a dict of `DomainRandomisation` fields, or a `DomainRandomisation` (see `check_randomise`).
+    The masks are those of `randomise=False`, bit for bit; the images keep their range (retina
+    [0, 1], CT [-1000, 1000] HU-like synthetic contrast) before the same map to [-1, 1].
     """
     check_choice("task", task, TASKS)
+    options = check_randomise(randomise)
+    extra = {} if options is None else {"randomise": options}
     image_shape = check_shape(image_shape, "image_shape")
     ndim = spatial_rank(image_shape, "image_shape")
     if task == "vessels":
@@ -69,23 +93,25 @@ def segmentation_arrays(split: str = "train", image_shape=(32, 32, 3), task: str
                               f"with S >= 32, not image_shape {image_shape}; pass your own "
                               "(image, mask) dataset to fit().")
         arrays = zoo_data.retina_arrays(split, n=n, size=image_shape[0], channels=image_shape[2],
-                                        seed=seed)
+                                        seed=seed, **extra)
         return zoo_data.to_unit(arrays["images"], 0.0, 1.0), arrays["masks"]
     if image_shape[-1] != 1:
         raise AdvzooError(f"task 'organs' (ct_slices phantom) has one channel, not image_shape "
                           f"{image_shape}")
     size = image_shape[0] if ndim == 2 and image_shape[0] == image_shape[1] else image_shape[:-1]
-    arrays = zoo_data.ct_slices_arrays(split, n=n, size=size, ndim=ndim, seed=seed)
+    arrays = zoo_data.ct_slices_arrays(split, n=n, size=size, ndim=ndim, seed=seed, **extra)
     return zoo_data.hu_to_unit(arrays["images"]), arrays["labels"]
 
 
 def segmentation_pairs(split: str = "train", batch_size: int | None = None,
                        image_shape=(32, 32, 3), task: str = "vessels", n: int | None = None,
-                       shuffle: bool | None = None, seed: int = 0):
-    """(image, mask) pairs of `segmentation_arrays` as a `tf.data.Dataset` (shuffled for train)."""
+                       shuffle: bool | None = None, seed: int = 0, randomise=False):
+    """(image, mask) pairs of `segmentation_arrays` as a `tf.data.Dataset` (shuffled for train);
+    `randomise` as there."""
     from advzoo.data._common import as_dataset
 
-    images, masks = segmentation_arrays(split, image_shape, task, n=n, seed=seed)
+    images, masks = segmentation_arrays(split, image_shape, task, n=n, seed=seed,
+                                        randomise=randomise)
     return as_dataset((images, masks), batch_size=batch_size,
                       shuffle=(split == "train") if shuffle is None else bool(shuffle), seed=seed)
 
