@@ -54,8 +54,9 @@ from advzoo.data.folders import folder_arrays, labelled_folders, paired_folders,
 
 __all__ += ["paired_folders", "unpaired_folders", "labelled_folders", "folder_arrays"]
 
-from advzoo.data.lowdose import lowdose_ct_clinical, lowdose_ct_clinical_arrays, simulate_low_dose  # noqa: E402
+from advzoo.data.lowdose import (CLINICAL_FLUX, lowdose_ct_clinical,  # noqa: E402
+                                 lowdose_ct_clinical_arrays, simulate_low_dose)
 from advzoo.data.randomisation import DomainRandomisation  # noqa: E402
 
-__all__ += ["simulate_low_dose", "lowdose_ct_clinical", "lowdose_ct_clinical_arrays",
+__all__ += ["simulate_low_dose", "lowdose_ct_clinical", "lowdose_ct_clinical_arrays", "CLINICAL_FLUX",
             "DomainRandomisation"]

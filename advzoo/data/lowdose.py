@@ -38,7 +38,7 @@ operators.
 `lowdose_ct_clinical_arrays` draws abdominal phantom slices (`advzoo.data.phantoms`' anatomy) at
 clinical resolution (128 x 128 by default) and scans each through this simulation, with what
 varies between scanners and patients drawn per sample (domain randomisation, Tobin et al. 2017):
-incident flux (log-uniform, 1e4 to 1e6 photons per bin), field of view and hence pixel size
+incident flux (log-uniform, 1e5 to 2e6 photons per bin), field of view and hence pixel size
 (log-uniform 80 to 420 mm across the image: from a targeted crop to the whole abdomen), body
 width (250 to 420 mm), a little blur (a Gaussian point-spread function of 0 to 1 pixel sd), the
 reconstruction filter (ramp or Shepp-Logan), and optionally the dose.
@@ -62,6 +62,10 @@ BACKENDS = ("auto", "sparse", "skimage")
 SPARSE_MAX_SIDE = 200
 #: Incident photons per detector bin at routine dose (the phantoms' convention).
 DEFAULT_FLUX = 5e5
+#: Range of the routine-dose flux drawn per slice by `lowdose_ct_clinical_arrays`: log-uniform
+#: around DEFAULT_FLUX, the flux of the real-CT benchmarks' simulation; at a quarter dose it gives
+#: 2.5e4..5e5 photons per bin. The presets for real scans are trained on it.
+CLINICAL_FLUX = (1e5, 2e6)
 #: Half-width and half-height of the phantom body in anatomy units (its mean; see `_anatomy`).
 _BODY_HALF = (0.84, 0.65)
 
@@ -317,7 +321,7 @@ def _clinical_chunk(rng, m, size, dose, flux, fov_mm, body_mm, blur_px, filters,
 
 
 def lowdose_ct_clinical_arrays(split: str = "train", n: int | None = None, size: int = 128,
-                               dose=0.25, flux=(1e4, 1e6), fov_mm=(80.0, 420.0),
+                               dose=0.25, flux=CLINICAL_FLUX, fov_mm=(80.0, 420.0),
                                body_mm=(250.0, 420.0), blur_px=(0.0, 1.0),
                                filter_name=("ramp", "shepp-logan"), n_angles: int | None = None,
                                backend: str = "auto", seed: int = 0) -> dict:
@@ -340,7 +344,7 @@ def lowdose_ct_clinical_arrays(split: str = "train", n: int | None = None, size:
         size: side of the square slices (>= 32; default 128). Sides above 138 use scikit-image's
             operators with backend="auto" (slower: about 3 s per sample at 256).
         dose: dose fraction of the low-dose scan in (0, 1], or a range (default 0.25: quarter dose).
-        flux: incident photons per detector bin at routine dose, in (0, 1e12] (default 1e4..1e6).
+        flux: incident photons per detector bin at routine dose, in (0, 1e12] (default `CLINICAL_FLUX`, 1e5..2e6).
         fov_mm: width of the field of view in mm, in (0, 2000] (default 80..420).
         body_mm: lateral width of the body in mm, in (0, 1000] (default 250..420; the anatomy's
             own variation adds about +-7 %).
@@ -382,7 +386,7 @@ def lowdose_ct_clinical_arrays(split: str = "train", n: int | None = None, size:
 
 
 def lowdose_ct_clinical(split: str = "train", n: int | None = None, size: int = 128, dose=0.25,
-                        flux=(1e4, 1e6), fov_mm=(80.0, 420.0), body_mm=(250.0, 420.0),
+                        flux=CLINICAL_FLUX, fov_mm=(80.0, 420.0), body_mm=(250.0, 420.0),
                         blur_px=(0.0, 1.0), filter_name=("ramp", "shepp-logan"),
                         n_angles: int | None = None, target: str = "routine", scaled: bool = True,
                         window=CT_WINDOW, batch_size: int | None = None,
@@ -405,4 +409,4 @@ def lowdose_ct_clinical(split: str = "train", n: int | None = None, size: int = 
 
 
 __all__ = ["simulate_low_dose", "lowdose_ct_clinical_arrays", "lowdose_ct_clinical", "padded_side",
-           "default_n_angles", "BACKENDS", "SPARSE_MAX_SIDE", "DEFAULT_FLUX"]
+           "default_n_angles", "BACKENDS", "SPARSE_MAX_SIDE", "DEFAULT_FLUX", "CLINICAL_FLUX"]

@@ -7,13 +7,18 @@ entry point the translation families share.
 |---|---|---|
 | `mr_to_ct` | T1 MR -> CT (Nie et al.; Wolterink et al. 2017) | `mr_slices` (2D or 3D) |
 | `lowdose_ct` | low-dose CT -> routine-dose CT (Wolterink et al. 2017; Yang et al.) | `lowdose_ct` |
+| `lowdose_ct_clinical` | low-dose CT -> noiseless reconstruction, at clinical resolution with scanner and patient randomised | `lowdose_ct_clinical` |
 | `sketch_xray` | bone outlines -> X-ray (Galbusera et al.) | `sketch_xray` |
 | `csmri` | zero-filled under-sampled MR -> full MR (Quan et al.) | `undersampled_mr` |
 
 `ndim=3` is available for `mr_to_ct` (3D `mr_slices` volumes) and `lowdose_ct`
 (`lowdose_ct_3d_arrays`: CT phantom volumes with image-domain noise, not a radon/FBP simulation).
 
-The CT images (the target of `mr_to_ct`, both sides of `lowdose_ct`) are mapped from HU to [-1, 1]
+`lowdose_ct_clinical` is the phantom of the presets meant for real scans (size 128 and up): its
+target is the noiseless reconstruction of the same slice (`target="routine"` gives the routine-dose
+scan instead), and options such as `flux` or `fov_mm` go to `lowdose_ct_clinical_arrays`.
+
+The CT images (the target of `mr_to_ct`, both sides of the low-dose tasks) are mapped from HU to [-1, 1]
 through `window` (default `CT_WINDOW`, [-1024, 1024]). A soft-tissue window such as (-160, 240)
 makes the low-dose noise (about 19 HU) five times larger in the scaled images, at the price of
 clipping air and bone.
@@ -30,10 +35,13 @@ from advzoo.data._common import as_dataset
 from advzoo.data.scaling import CT_WINDOW
 from advzoo.errors import AdvzooError, check_choice
 
-TASKS = ("mr_to_ct", "lowdose_ct", "sketch_xray", "csmri")
+TASKS = ("mr_to_ct", "lowdose_ct", "lowdose_ct_clinical", "sketch_xray", "csmri")
 TASKS_3D = ("mr_to_ct", "lowdose_ct")
 #: Tasks with CT images in HU, which `window` maps to [-1, 1] (MAE is also reported in HU).
-CT_TASKS = ("mr_to_ct", "lowdose_ct")
+CT_TASKS = ("mr_to_ct", "lowdose_ct", "lowdose_ct_clinical")
+#: What the `lowdose_ct_clinical` pairs can aim at: the noiseless reconstruction or the
+#: routine-dose scan of the same slice.
+CLINICAL_TARGETS = ("noiseless", "routine")
 
 #: Noise sd (HU) of the 2D `lowdose_ct` phantom at routine dose in soft tissue and liver, as a
 #: function of the image side: 9.6 HU at 32 and 13.5 HU at 64 (measured on its val split, low -
@@ -159,10 +167,14 @@ def translation_pairs_arrays(task: str = "mr_to_ct", split: str = "train", n: in
         arr = zd.mr_slices_arrays(split, n=n, size=size, ndim=ndim, paired=paired, seed=seed,
                                   **options)
         return zd.mr_to_unit(arr["mr"]), zd.hu_to_unit(arr["ct"], window)
-    if task == "lowdose_ct":
-        make = zd.lowdose_ct_arrays if ndim == 2 else lowdose_ct_3d_arrays
+    if task in ("lowdose_ct", "lowdose_ct_clinical"):
+        if task == "lowdose_ct":
+            make, goal = (zd.lowdose_ct_arrays if ndim == 2 else lowdose_ct_3d_arrays), "routine"
+        else:
+            make, goal = zd.lowdose_ct_clinical_arrays, options.pop("target", "noiseless")
+            check_choice("target", goal, CLINICAL_TARGETS)
         arr = make(split, n=n, size=size, seed=seed, **options)
-        source, target = zd.hu_to_unit(arr["low"], window), zd.hu_to_unit(arr["routine"], window)
+        source, target = zd.hu_to_unit(arr["low"], window), zd.hu_to_unit(arr[goal], window)
     elif task == "sketch_xray":
         arr = zd.sketch_xray_arrays(split, n=n, size=size, seed=seed, **options)
         source, target = zd.to_unit(arr["sketches"], 0.0, 1.0), zd.to_unit(arr["xrays"], 0.0, 1.0)
