@@ -66,6 +66,7 @@ def _write_dir_atomically(out: pathlib.Path, write, overwrite: bool) -> None:
 
 REAL_CT_FILE = "CT_small.dcm"  # pydicom's test data: a real 128x128 CT slice, 0.66 mm pixels
 DEMO_DOSE = 0.25
+DEMO_CT_PRESET = "pix2pix_lowdose_ct_clinical"  # the low-dose preset trained for real scans
 DISPLAY_WINDOW = (-160.0, 240.0)  # soft tissue, where low-dose noise shows
 
 
@@ -92,7 +93,7 @@ def _titled_panels(panels, titles, scale: int = 3):
 
 
 def _real_ct_demo(folder: pathlib.Path, seed: int) -> str | None:
-    """`pix2pix_lowdose_ct` on a real CT slice given a simulated quarter dose: writes
+    """`DEMO_CT_PRESET` on a real CT slice given a simulated quarter dose: writes
     lowdose_ct.png (quarter dose, denoised, full dose) and returns a line with the PSNRs, or
     None (with the reason printed) when pydicom, which ships the slice, is not installed."""
     import numpy as np
@@ -112,22 +113,22 @@ def _real_ct_demo(folder: pathlib.Path, seed: int) -> str | None:
     spacing = float(scan.meta["datasets"][0].PixelSpacing[0])
     hu = np.clip(scan.array[..., 0], -1024.0, None)
     low, full = simulate_low_dose(hu, DEMO_DOSE, pixel_mm=spacing, seed=seed)
-    model = advzoo.load("pix2pix_lowdose_ct")
+    model = advzoo.load(DEMO_CT_PRESET)
     denoised = model.translate(low[None, ..., None].astype(np.float32), units="physical")[0, ..., 0]
     # PSNR over the body, in the preset's [-1024, 1024] HU window (range 2048)
     body = full > -500.0
     reference = np.clip(full, -1024, 1024)[body]
     low_db, denoised_db = (psnr(reference, np.clip(x, -1024, 1024)[body], data_range=2048.0)
                            for x in (low, denoised))
-    titles = [f"quarter dose: PSNR {low_db:.1f} dB", f"pix2pix_lowdose_ct: {denoised_db:.1f} dB",
+    titles = [f"quarter dose: PSNR {low_db:.1f} dB", f"{DEMO_CT_PRESET}: {denoised_db:.1f} dB",
               "full dose (reference)"]
     _titled_panels([low, denoised, full], titles).save(folder / "lowdose_ct.png")
     line = (f"pydicom's {REAL_CT_FILE} ({hu.shape[0]}x{hu.shape[1]}, {spacing:.2f} mm pixels) at a "
-            f"simulated quarter dose: PSNR {low_db:.2f} dB; pix2pix_lowdose_ct (trained on 32x32 "
-            f"phantoms): {denoised_db:.2f} dB (body pixels, [-1024, 1024] HU window)")
+            f"simulated quarter dose: PSNR {low_db:.2f} dB; {DEMO_CT_PRESET} (trained on 128x128 "
+            f"randomised phantoms): {denoised_db:.2f} dB (body pixels, [-1024, 1024] HU window)")
     if denoised_db <= low_db:
-        line += (". The preset does not improve this real slice: it learnt 32x32 phantoms, and "
-                 "docs/benchmarks.md (real_ct_lowdose) measures how far it carries to real scans")
+        line += (". The preset does not improve this real slice; docs/benchmarks.md "
+                 "(real_ct_clinical) measures how far it carries to real scans")
     return line
 
 

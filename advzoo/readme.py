@@ -2,7 +2,8 @@
 benchmark results (`benchmarks/results/*.json`, `benchmarks/verdicts.json`):
 
 - README.md, between markers: one row per family (paper, presets, headline result against its
-  baseline, verdict, link) and the notebooks with their Colab badges;
+  baseline, verdict, link) and the notebooks with their Colab badges; the speed table; the
+  low-dose CT presets on real CT;
 - docs/benchmarks.md, whole: the family and preset tables and every benchmark's full table.
 
 `python scripts/update_readme.py` rewrites both, and a test fails when either is stale."""
@@ -17,6 +18,9 @@ BEGIN = "<!-- BEGIN GENERATED TABLES (python scripts/update_readme.py) -->"
 END = "<!-- END GENERATED TABLES -->"
 SPEED_BEGIN = "<!-- BEGIN GENERATED SPEED TABLE (python scripts/update_readme.py) -->"
 SPEED_END = "<!-- END GENERATED SPEED TABLE -->"
+REAL_CT_BEGIN = "<!-- BEGIN GENERATED REAL CT TABLE (python scripts/update_readme.py) -->"
+REAL_CT_END = "<!-- END GENERATED REAL CT TABLE -->"
+REAL_CT_RESULT = "real_ct_clinical.json"
 # the README's rows of benchmarks/results/throughput.json (docs/benchmarks.md has them all)
 SPEED_FAMILIES = ("pix2pix", "cyclegan")
 SPEED_COLUMNS = ("family", "size", "batch", "dtype policy", "xla", "device", "steps/s",
@@ -234,15 +238,49 @@ def speed_table(results_dir=RESULTS_DIR) -> str:
     and device, measured or not) and the XLA rows of the others, from throughput.json."""
     result = json.loads((pathlib.Path(results_dir) / "throughput.json").read_text())
     rows = [r for r in result["rows"]
-            if r["family"] in SPEED_FAMILIES or r.get("xla") == "on"]
+            if (r["family"] in SPEED_FAMILIES or r.get("xla") == "on")
+            and not r["status"].startswith("not measured")]
     return "\n".join(_markdown_table(SPEED_COLUMNS, rows))
+
+
+def _not_measured(results_dir=RESULTS_DIR) -> str:
+    """A sentence on the README's rows left out because they were not measured, and why."""
+    result = json.loads((pathlib.Path(results_dir) / "throughput.json").read_text())
+    left = [r["status"] for r in result["rows"] if r["status"].startswith("not measured")]
+    return (f" Left out here: {len(left)} rows {'; '.join(sorted(set(left)))}." if left else "")
 
 
 def render_speed() -> str:
     """The README's generated speed block."""
     return "\n".join([SPEED_BEGIN, speed_table(), "", "Every family, with the machine and what "
                       "was skipped and why: [docs/benchmarks.md](docs/benchmarks.md#"
-                      f"{result_anchor('throughput.json')}).", SPEED_END])
+                      f"{result_anchor('throughput.json')}).{_not_measured()}", SPEED_END])
+
+
+def real_ct_table(results_dir=RESULTS_DIR) -> str:
+    """README: each row of the real-CT benchmark (real_ct_clinical.json), the mean over the real
+    slices beside the mean over the phantom test split."""
+    result = json.loads((pathlib.Path(results_dir) / REAL_CT_RESULT).read_text())
+    means = {}
+    for row in result["rows"]:
+        where = ("real CT" if row["test data"] == "real CT, mean" else
+                 "phantoms" if row["test data"].startswith("phantom test split") else None)
+        if where:
+            # fixed decimals, so that the rows compare digit for digit
+            means.setdefault(row["image"], {"image": row["image"]}).update(
+                {f"{where}: PSNR (dB)": f"{row['PSNR in body (dB)']:.2f}",
+                 f"{where}: SSIM": f"{row['SSIM in body']:.3f}",
+                 f"{where}: noise sd (HU)": f"{row['noise sd in soft tissue (HU)']:.1f}"})
+    columns = ["image"] + [f"{w}: {m}" for w in ("real CT", "phantoms")
+                           for m in ("PSNR (dB)", "SSIM", "noise sd (HU)")]
+    return "\n".join(_markdown_table(columns, means.values()))
+
+
+def render_real_ct() -> str:
+    """The README's generated real-CT block."""
+    return "\n".join([REAL_CT_BEGIN, real_ct_table(), "", "Every slice, and how each row was "
+                      "made: [docs/benchmarks.md](docs/benchmarks.md#"
+                      f"{result_anchor(REAL_CT_RESULT)}).", REAL_CT_END])
 
 
 def _replace_block(text: str, begin: str, end: str, block: str, path) -> str:
@@ -273,6 +311,7 @@ def update_readme(path, docs_path=DOCS_PATH) -> bool:
     text = path.read_text()
     new = _replace_block(text, BEGIN, END, render_tables(), path)
     new = _replace_block(new, SPEED_BEGIN, SPEED_END, render_speed(), path)
+    new = _replace_block(new, REAL_CT_BEGIN, REAL_CT_END, render_real_ct(), path)
     changed = new != text
     if changed:
         path.write_text(new)

@@ -1,5 +1,5 @@
 """Write docs/demo.png, the README's picture: `advzoo demo`'s GAN samples beside its real-CT
-panels (quarter dose, pix2pix_lowdose_ct, full dose), from one run of the demo.
+panels (quarter dose, pix2pix_lowdose_ct_clinical, full dose), from one run of the demo.
 
     python scripts/demo_picture.py
 """

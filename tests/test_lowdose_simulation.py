@@ -145,7 +145,8 @@ def test_clinical_phantom_shapes_dtypes_ranges():
     assert arr["phantom"].min() >= -1000.0 and arr["phantom"].max() <= 1000.0
     for k in ("low", "routine", "noiseless"):
         assert -3000.0 < arr[k].min() and arr[k].max() < 3000.0, k
-    assert np.all((arr["flux"] >= 1e4) & (arr["flux"] <= 1e6))
+    lo, hi = D.CLINICAL_FLUX
+    assert np.all((arr["flux"] >= lo) & (arr["flux"] <= hi))
     np.testing.assert_allclose(arr["dose"], 0.25)
     assert np.all((arr["pixel_mm"] >= 80 / 64) & (arr["pixel_mm"] <= 420 / 64))
     assert np.all((arr["body_mm"] >= 250) & (arr["body_mm"] <= 420))

@@ -161,12 +161,13 @@ def test_missing_weights_of_registered_preset(tmp_path, monkeypatch):
 
 
 def test_readme_and_docs_tables_are_current():
-    from advzoo.readme import DOCS_PATH, render_docs, render_speed, render_tables
+    from advzoo.readme import DOCS_PATH, render_docs, render_real_ct, render_speed, render_tables
 
     readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     stale = "stale: run `python scripts/update_readme.py`"
     assert render_tables() in readme, f"README tables are {stale}"
     assert render_speed() in readme, f"README's speed table is {stale}"
+    assert render_real_ct() in readme, f"README's real-CT table is {stale}"
     assert DOCS_PATH.read_text() == render_docs(), f"docs/benchmarks.md is {stale}"
     assert len(readme.splitlines()) <= 300, "the README is a newcomer's page: 300 lines at most"
 
@@ -265,4 +266,5 @@ def test_every_preset_says_whether_it_was_validated_on_real_data():
         if meta["validated_on_real_data"]["validated"]:
             assert {"data", "benchmark", "result"} <= set(meta["validated_on_real_data"])
             checked.append(name)
-    assert checked == ["pix2pix_lowdose_ct", "wgan_vgg_lowdose_ct"]
+    assert sorted(checked) == ["pix2pix_lowdose_ct", "pix2pix_lowdose_ct_clinical",
+                               "wgan_vgg_lowdose_ct", "wgan_vgg_lowdose_ct_clinical"]
