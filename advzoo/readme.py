@@ -234,8 +234,9 @@ def render_tables() -> str:
 
 
 def speed_table(results_dir=RESULTS_DIR) -> str:
-    """README: the throughput rows of pix2pix and cyclegan (every size, precision, XLA setting
-    and device, measured or not) and the XLA rows of the others, from throughput.json."""
+    """README: the measured throughput rows of pix2pix and cyclegan (every size, precision, XLA
+    setting and device) and the XLA rows of the others, from throughput.json; rows not measured
+    are counted by `_not_measured` (docs/benchmarks.md lists them)."""
     result = json.loads((pathlib.Path(results_dir) / "throughput.json").read_text())
     rows = [r for r in result["rows"]
             if (r["family"] in SPEED_FAMILIES or r.get("xla") == "on")

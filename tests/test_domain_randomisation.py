@@ -137,7 +137,10 @@ def test_tf_data_forms_accept_randomise():
     (lambda: D.DomainRandomisation(bias=-1), r"bias must be a number in \[0, 2\], got -1"),
     (lambda: D.DomainRandomisation(resolution=(0.5, 2.0)), r"resolution must be .* got \(0.5, 2.0\)"),
     (lambda: D.ct_slices_arrays(n=1, size=32, randomise="yes"),
-     r"ct_slices: randomise must be False, True or an advzoo.data.DomainRandomisation, got 'yes'"),
+     r"ct_slices: randomise must be False, True, a dict of DomainRandomisation fields "
+     r"\(intensity, texture, .*\) or an advzoo.data.DomainRandomisation, got 'yes'"),
+    (lambda: D.ct_slices_arrays(n=1, size=32, randomise={"blurr": (0.0, 1.0)}),
+     r"Unknown randomise option 'blurr'. Did you mean 'blur'"),
     (lambda: D.retina_arrays(n=1, size=32, randomise=1.0), r"retina: randomise must be False, True"),
     (lambda: D.ct_slices_arrays(n=1, size=32, noise_hu=10.0, randomise=True),
      r"ct_slices: noise_hu applies to the HU phantom.*got noise_hu=10.0"),
