@@ -354,9 +354,9 @@ PIX2PIX_LOWDOSE_CT_CLINICAL = register_preset(Preset(
     family="pix2pix",
     # 16 filters rather than 8: at 128x128 a step costs about the same (measured 111 vs 98 ms on 2
     # CPU cores), and 1.05M generator weights stay a few MB. Adversarial weight 0.1 against 100
-    # L1: in the 8-filter pilot (benchmarks/results/real_ct_clinical.json) Isola's weight 1 cost
-    # 1.9 dB of phantom PSNR against L1 alone; a denoiser needs the adversarial term only to keep
-    # the texture from going waxy, as in Wolterink 2017 where it is the smaller term.
+    # L1: in the 8-filter pilot of benchmarks/real_ct_clinical.py (its result at commit e19d9c0)
+    # Isola's weight 1 cost 1.9 dB of phantom test PSNR against L1 alone; the adversarial term is
+    # kept to hold back the waxy texture of a voxel loss, not to lead.
     config={"contract": _contract(CT_HU, CT_HU),
             **_PIX2PIX_2D, "source_shape": (128, 128, 1), "generator_filters": 16,
             "task": "lowdose_ct_clinical", "residual": True, "lambda_adversarial": 0.1},
