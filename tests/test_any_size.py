@@ -56,6 +56,31 @@ def test_32_pixel_presets_fine_tune_at_64_with_a_plain_fit():
     assert np.isfinite(dann.fit(triples.take(2), epochs=1, verbose=0).history["ce"][0])
 
 
+# presets with fine-tuning at another size not covered above: the size of their default data
+FINE_TUNE_SIZES = {"srgan_mr": {"source_shape": (32, 32, 1)},
+                   "segan_retina": {"image_shape": (64, 64, 3)},
+                   "vagan_lesions": {"image_shape": (64, 64, 1)},
+                   "adda_domain_shift": {"image_shape": (64, 64, 1)},
+                   "pixelda_domain_shift": {"image_shape": (64, 64, 1)}}
+
+
+@pytest.mark.parametrize("name", sorted(FINE_TUNE_SIZES))
+def test_more_presets_fine_tune_at_another_size_with_a_plain_fit(name):
+    model = advzoo.load(name)
+    (option, shape), = FINE_TUNE_SIZES[name].items()
+    assert tuple(getattr(model, option)) != shape  # another size than the preset's
+    data = advzoo.get_family(model.family_name).dataset(model, n=4, batch_size=2, **{option: shape})
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(data.take(1), epochs=1, verbose=0)
+    assert all(np.isfinite(v[0]) for v in history.history.values()), history.history
+    assert any(np.any(a != b) for a, b in zip(before, model.get_weights()))  # it trained
+    images = next(iter(data))[0]
+    images = images[0] if isinstance(images, tuple) else images
+    out = run_preset(model, np.asarray(images))
+    scale = getattr(model, "scale", 1) if model.family_name == "srgan" else 1
+    assert out.shape[1:-1] == tuple(s * scale for s in shape[:-1]) and np.all(np.isfinite(out))
+
+
 def test_pool_families_fine_tune_at_another_size_through_load_overrides():
     reference = advzoo.load("simgan_lowdose_ct")
     model = advzoo.load("simgan_lowdose_ct", image_shape=(64, 64, 1))
