@@ -60,10 +60,21 @@ def _builders():
         return model, lambda: tf.data.Dataset.from_tensor_slices(
             (_images((16, 16, 1)), _images((16, 16, 1), seed=1))).batch(BATCH)
 
-    return {"gan": gan, "dann": dann, "progan": progan, "cyclegan": cyclegan}
+    def pix2pix_wgan_gp():
+        # U-Net dropout, the gradient penalty's random interpolation and two critic steps: the
+        # random draws of the wgan_vgg recipe
+        model = advzoo.build("pix2pix", source_shape=(16, 16, 1), generator_filters=4,
+                             discriminator_filters=4, n_layers=1, depth=2, dropout=0.5,
+                             objective="wgan_gp", n_critic=2, discriminator="image",
+                             discriminator_norm="layer", seed=None)
+        return model, lambda: tf.data.Dataset.from_tensor_slices(
+            (_images((16, 16, 1)), _images((16, 16, 1), seed=1))).batch(BATCH)
+
+    return {"gan": gan, "dann": dann, "progan": progan, "cyclegan": cyclegan,
+            "pix2pix_wgan_gp": pix2pix_wgan_gp}
 
 
-@pytest.mark.parametrize("family", ["gan", "dann", "progan", "cyclegan"])
+@pytest.mark.parametrize("family", ["gan", "dann", "progan", "cyclegan", "pix2pix_wgan_gp"])
 def test_backup_and_restore_ends_like_an_uninterrupted_run(tmp_path, family):
     build = _builders()[family]
     keras.utils.set_random_seed(0)
