@@ -139,7 +139,7 @@ def apply_files(model, input_path, out, *, axis: int | None = None, tile=None,
             volume = to_model_units(scan.array[None], input_spec)[0]
             result = _run(model, op, volume, layout, batch_size, tile, overlap, probabilities)
             if kind == "image" and not probabilities and output_spec is not None:
-                result = from_model_units(result, output_spec)
+                result = from_model_units(result, output_spec, inputs=scan.array)
             staged.append(scan_io.write_scan(scan, result, staging / f"{i}-{target.name}",
                                              format=format, kind=kind))
             if bar is not None:

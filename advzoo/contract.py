@@ -18,7 +18,12 @@ Each side has:
   the window;
 - `kind` (outputs only): "image" (mapped back through the window), "labels" (integer label maps,
   with `classes` naming them), or "difference" (a signed map such as VAGAN's, scaled by
-  (hi - lo) / 2 without an offset).
+  (hi - lo) / 2 without an offset);
+- `outside` (image outputs only): "clip" (default: the output lives in the window) or "input":
+  where the input lies outside the window (which the network saw clipped), the output is the
+  input unchanged. For a model that works in a narrow window, such as a soft-tissue refiner of
+  CT, so that the air and bone of a real scan pass through rather than being clipped; the input
+  and output windows must then be the same.
 """
 from __future__ import annotations
 
@@ -28,9 +33,10 @@ from advzoo.errors import AdvzooError, check_choice
 
 NORMALISATIONS = ("window", "percentile", "minmax")
 OUTPUT_KINDS = ("image", "labels", "difference")
+OUTSIDE = ("clip", "input")
 PERCENTILES = (1.0, 99.0)
 _SIDE_KEYS = {"input": ("modality", "units", "window", "normalise", "reference"),
-              "output": ("modality", "units", "window", "kind", "classes")}
+              "output": ("modality", "units", "window", "kind", "classes", "outside")}
 
 
 def check_contract(contract: dict | None) -> dict | None:
@@ -61,6 +67,15 @@ def check_contract(contract: dict | None) -> dict | None:
         check_choice(f"contract[{side!r}]['normalise']", spec.get("normalise", "window"),
                      NORMALISATIONS)
         checked[side] = spec
+    output = checked.get("output", {})
+    outside = output.get("outside", "clip")
+    check_choice("contract['output']['outside']", outside, OUTSIDE)
+    if outside == "input" and (output.get("kind", "image") != "image"
+                               or output["window"] != checked["input"]["window"]
+                               or checked["input"].get("normalise", "window") != "window"):
+        raise AdvzooError("contract['output']['outside'] = 'input' passes input values through, "
+                          "so it needs an image output with the input's window and an input "
+                          f"normalised by that window; got {contract!r}")
     return checked
 
 
@@ -81,9 +96,10 @@ def to_model_units(images: np.ndarray, spec: dict) -> np.ndarray:
     return np.clip(2.0 * (x - lo) / (hi - lo) - 1.0, -1.0, 1.0).astype(np.float32)
 
 
-def from_model_units(outputs: np.ndarray, spec: dict) -> np.ndarray:
+def from_model_units(outputs: np.ndarray, spec: dict, inputs=None) -> np.ndarray:
     """The network's output -> physical values through an output side of a contract (label maps
-    pass unchanged)."""
+    pass unchanged). With `outside: "input"`, `inputs` (the physical values the outputs were
+    computed from, same shape) is needed: its values outside the window pass through."""
     kind = spec.get("kind", "image")
     if kind == "labels":
         return outputs
@@ -91,7 +107,15 @@ def from_model_units(outputs: np.ndarray, spec: dict) -> np.ndarray:
     y = np.asarray(outputs, np.float32)
     if kind == "difference":
         return y * (hi - lo) / 2.0
-    return ((y + 1.0) / 2.0 * (hi - lo) + lo).astype(np.float32)
+    y = ((y + 1.0) / 2.0 * (hi - lo) + lo).astype(np.float32)
+    if spec.get("outside", "clip") == "input":
+        if inputs is None or np.shape(inputs) != y.shape:
+            raise AdvzooError(f"this contract passes input values outside the window "
+                              f"[{lo:g}, {hi:g}] through: give the inputs, of the outputs' shape "
+                              f"{y.shape}, got {None if inputs is None else np.shape(inputs)}")
+        x = np.asarray(inputs, np.float32)
+        y = np.where((x < lo) | (x > hi), x, y).astype(np.float32)
+    return y
 
 
 def describe(contract: dict | None) -> str:
@@ -106,7 +130,8 @@ def describe(contract: dict | None) -> str:
         if spec.get("normalise", "window") != "window":
             text += f" ({spec['normalise']}-normalised)"
         lo, hi = spec["window"]
-        return f"{text}, window [{lo:g}, {hi:g}]"
+        passed = " (values outside it pass through)" if spec.get("outside") == "input" else ""
+        return f"{text}, window [{lo:g}, {hi:g}]{passed}"
 
     out = contract.get("output")
     return side(contract["input"]) + (f" -> {side(out)}" if out else "")

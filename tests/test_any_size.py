@@ -169,3 +169,33 @@ def test_physical_units_go_through_the_preset_contract():
         fresh.translate(hu, units="physical")
     with pytest.raises(AdvzooError, match="units"):
         model.translate(hu, units="HU")
+
+
+def test_a_contract_can_pass_values_outside_its_window_through():
+    """outside="input": a narrow-window model (the soft-tissue refiner of real CT) leaves what
+    it saw clipped (air, bone) as it came in; the contract refuses it where it cannot hold."""
+    from advzoo.contract import check_contract, from_model_units
+
+    soft = {"modality": "CT", "units": "HU", "window": [-160, 240]}
+    contract = check_contract({"input": soft, "output": {**soft, "outside": "input"}})
+    hu = np.array([[-1000.0, -100.0, 0.0, 240.0, 700.0]], np.float32)
+    out = from_model_units(np.zeros_like(hu), contract["output"], inputs=hu)
+    np.testing.assert_array_equal(out, [[-1000.0, 40.0, 40.0, 40.0, 700.0]])
+    with pytest.raises(AdvzooError, match="give the inputs"):
+        from_model_units(np.zeros_like(hu), contract["output"])
+    with pytest.raises(AdvzooError, match="input's window"):
+        check_contract({"input": {**soft, "window": [-1024, 1024]},
+                        "output": {**soft, "outside": "input"}})
+    with pytest.raises(AdvzooError, match="Did you mean 'input'"):
+        check_contract({"input": soft, "output": {**soft, "outside": "inpt"}})
+    model = advzoo.build("simgan", image_shape=(32, 32, 1), generator_filters=4, n_blocks=1,
+                         discriminator_filters=4, window=(-160, 240), contract=contract)
+    scan = np.full((1, 32, 32, 1), 40.0, np.float32)
+    scan[:, :8] = -1000.0  # air
+    scan[:, -8:] = 900.0  # bone
+    refined = model.translate(scan, units="physical")
+    np.testing.assert_array_equal(refined[:, :8], scan[:, :8])
+    np.testing.assert_array_equal(refined[:, -8:], scan[:, -8:])
+    inside = model.translate(advzoo.data.hu_to_unit(scan, window=(-160, 240)))[:, 8:-8]
+    np.testing.assert_allclose(refined[:, 8:-8], advzoo.data.unit_to_hu(inside, (-160, 240)),
+                               atol=1e-3)

@@ -116,14 +116,14 @@ class TranslationMixin:
         array, single = as_batch(images, inputs[0].shape[1:], what)
         if units == "physical":
             input_spec, output_spec = self.io_contract(**kwargs)
-            array = to_model_units(array, input_spec)
+            physical, array = array, to_model_units(array, input_spec)
         if check_range:
             check_unit_range(array, f"{what} inputs")
         out = run_size_free(lambda x: network(x, training=False), array,
                             network_size_multiple(network), batch_size, tile=tile,
                             overlap=overlap, blend=blend)
         if units == "physical" and output_spec is not None:
-            out = from_model_units(out, output_spec)
+            out = from_model_units(out, output_spec, inputs=physical)
         return out[0] if single else out
 
     # -- image quality in evaluate --------------------------------------------------------------
