@@ -5,8 +5,9 @@ The shipped 32x32 presets do not improve real CT (`benchmarks/real_ct_lowdose.py
 measured here learnt `advzoo.data.lowdose_ct_clinical` at 128x128 (radon, Poisson counts and FBP
 at that resolution, with the incident flux, field of view (so pixel size), body size, blur and
 reconstruction filter drawn per slice; the target is the noiseless reconstruction):
-`pix2pix_lowdose_ct_clinical` and `wgan_vgg_lowdose_ct_clinical`, loaded with their shipped
-weights.
+`pix2pix_lowdose_ct_clinical`, `wgan_vgg_lowdose_ct_clinical` and `simgan_lowdose_ct_clinical`
+(unaligned training, soft-tissue window; outside it its contract passes the input through),
+loaded with their shipped weights.
 
 Rows, all on the same test images:
 - the quarter-dose input;
@@ -14,7 +15,7 @@ Rows, all on the same test images:
   phantoms (`benchmarks/_baselines.choose_parameters`), never on test data or real slices;
 - the U-Net of `pix2pix_lowdose_ct_clinical` trained by its recipe with the voxel loss alone
   (`lambda_adversarial=0`; trained here, `--voxel-steps`);
-- the two presets.
+- the three presets.
 
 Test data: (1) the phantom test split (`lowdose_ct_clinical_arrays("test")`, the presets'
 `sample_report` data), and (2) the real CT slices that pydicom ships (`real_ct_lowdose.FILES`:
@@ -46,7 +47,7 @@ from advzoo.recipes import train_recipe  # noqa: E402
 
 RESULT = pathlib.Path(__file__).parent / "results" / "real_ct_clinical.json"
 PIX2PIX = "pix2pix_lowdose_ct_clinical"
-PRESETS = (PIX2PIX, "wgan_vgg_lowdose_ct_clinical")
+PRESETS = (PIX2PIX, "wgan_vgg_lowdose_ct_clinical", "simgan_lowdose_ct_clinical")
 VOXEL_ONLY = f"U-Net, voxel loss alone ({PIX2PIX} recipe, lambda_adversarial 0)"
 INPUT = "quarter-dose input"
 NLM = "non-local means"

@@ -11,7 +11,8 @@ import advzoo
 from advzoo import weights
 from advzoo.errors import AdvzooError
 
-CLINICAL = ("pix2pix_lowdose_ct_clinical", "wgan_vgg_lowdose_ct_clinical")
+CLINICAL = ("pix2pix_lowdose_ct_clinical", "wgan_vgg_lowdose_ct_clinical",
+            "simgan_lowdose_ct_clinical")
 RESULT = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "real_ct_clinical.json"
 
 

@@ -267,4 +267,5 @@ def test_every_preset_says_whether_it_was_validated_on_real_data():
             assert {"data", "benchmark", "result"} <= set(meta["validated_on_real_data"])
             checked.append(name)
     assert sorted(checked) == ["pix2pix_lowdose_ct", "pix2pix_lowdose_ct_clinical",
-                               "wgan_vgg_lowdose_ct", "wgan_vgg_lowdose_ct_clinical"]
+                               "simgan_lowdose_ct_clinical", "wgan_vgg_lowdose_ct",
+                               "wgan_vgg_lowdose_ct_clinical"]

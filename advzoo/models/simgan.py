@@ -31,9 +31,10 @@ CT window of the built-in data: through the full [-1024, 1024] window the dose's
 [-1, 1] and a small D does not learn to see it within a few minutes of CPU training; the
 `simgan_lowdose_ct` preset uses the soft-tissue window (-160, 240). `task="lowdose_ct_clinical"`
 trains on the clinical-resolution phantoms of `advzoo.data.lowdose_ct_clinical` instead (targets:
-noiseless reconstructions of other slices). Through the full window, which real slices need (the
-input contract clips to the window), that run's D stayed at chance and R at the identity after
-3000 steps at 128x128, so no clinical simgan preset ships (advzoo/presets.py says more).
+noiseless reconstructions of other slices), as `simgan_lowdose_ct_clinical` does in the
+soft-tissue window; its input contract passes values outside the window through (`outside:
+"input"`), so a real slice's air and bone are left as they are. Through the full window that run's
+D stayed at chance and R at the identity after 3000 steps at 128x128 (advzoo/presets.py).
 """
 from __future__ import annotations
 
