@@ -92,3 +92,21 @@ def test_benchmark_goal_is_computed_from_its_rows():
     result = json.loads(RESULT.read_text())
     assert bench.goal(result["rows"]) == result["goal"]
     assert set(result["goal"]) == set(CLINICAL)
+
+
+def test_simgan_clinical_applied_to_a_file_leaves_air_and_bone_as_they_came(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    from advzoo import apply, scan_io
+
+    hu = advzoo.data.lowdose_ct_clinical_arrays("val", n=2, size=64)["low"][..., 0]
+    nib.save(nib.Nifti1Image(hu.transpose(1, 2, 0), np.diag([0.7, 0.7, 2.5, 1.0])),
+             str(tmp_path / "scan.nii.gz"))
+    model = advzoo.load("simgan_lowdose_ct_clinical")
+    apply.apply_files(model, tmp_path / "scan.nii.gz", tmp_path / "refined.nii.gz", axis=2,
+                      progress=False)
+    refined = scan_io.read_scan(tmp_path / "refined.nii.gz").array[..., 0].transpose(2, 0, 1)
+    outside = (hu < -160) | (hu > 240)
+    assert outside.mean() > 0.2  # air around the body, and bone
+    np.testing.assert_allclose(refined[outside], hu[outside], atol=0.01)
+    inside = ~outside
+    assert np.abs(refined[inside] - hu[inside]).mean() > 1.0  # the soft tissue is refined
