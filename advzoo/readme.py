@@ -95,6 +95,15 @@ def preset_table() -> str:
     return "\n".join(rows)
 
 
+def mean_sd_text(values) -> str:
+    """"0.667 ± 0.031": the mean and (population) sd of per-seed values for a benchmark table;
+    the value alone for one seed."""
+    import numpy as np
+
+    values = np.asarray(values, float)
+    return f"{values.mean():.3f} ± {values.std():.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+
+
 def standard_error_text(values) -> str:
     """" ± x.xxx s.e.": the standard error of the mean of `values` (sample sd / sqrt(n)), for a
     benchmark's note on per-seed gains; "" for fewer than 2 values."""

@@ -32,7 +32,7 @@ import numpy as np
 
 import advzoo
 from advzoo.models.segmentation import task_segmentor_config
-from advzoo.readme import standard_error_text, write_result
+from advzoo.readme import mean_sd_text, standard_error_text, write_result
 from advzoo.recipes import fit_on_default_data
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -68,11 +68,6 @@ def train_and_measure(family, config, task, steps, batch_size, seed, test_n):
     return {**model.segmentation_report(n=test_n), "seconds": seconds}
 
 
-def summary(values):
-    values = np.asarray(values, float)
-    return f"{values.mean():.3f} ± {values.std():.3f}" if len(values) > 1 else f"{values[0]:.3f}"
-
-
 def paired_summary(by_model: dict) -> str:
     """Each adversarial model against CE only, paired by seed: seeds with a higher Dice and with a
     lower component excess, and the mean Dice gain with its standard error."""
@@ -105,9 +100,9 @@ def main():
         by_model[name] = reports
         reference = reports[0]["reference_components"]
         row = {"model": name,
-               "Dice": summary([r["dice"] for r in reports]),
-               "components / image": summary([r["components"] for r in reports]),
-               "component excess": summary([r["component_excess"] for r in reports]),
+               "Dice": mean_sd_text([r["dice"] for r in reports]),
+               "components / image": mean_sd_text([r["components"] for r in reports]),
+               "component excess": mean_sd_text([r["component_excess"] for r in reports]),
                "per-seed Dice": ", ".join(f"{r['dice']:.3f}" for r in reports),
                "per-seed component excess": ", ".join(f"{r['component_excess']:.2f}"
                                                       for r in reports),

@@ -144,11 +144,6 @@ def save_figure(path, panels) -> None:
     print(f"saved {path} (photograph, {RANDOMISED}, {BASELINE}, Frangi)")
 
 
-def summary(values) -> str:
-    values = np.asarray(values, float)
-    return f"{values.mean():.3f} ± {values.std():.3f}" if len(values) > 1 else f"{values[0]:.3f}"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,7 +163,7 @@ def main():
     from advzoo import data as zoo_data
     from advzoo.contract import to_model_units
     from advzoo.models.segmentation import segmentation_arrays
-    from advzoo.readme import write_result
+    from advzoo.readme import mean_sd_text, write_result
     from advzoo.recipes import train_recipe
 
     test = segmentation_arrays("test", SHAPE, "vessels", seed=0)
@@ -216,9 +211,9 @@ def main():
     for arm, reports in results.items():
         rows.append({
             "method": names[arm],
-            "phantom test Dice": summary([r["phantom"] for r in reports]),
-            "randomised test Dice": summary([r["randomised"] for r in reports]),
-            "real fundus: % of FOV marked (no labels)": summary([r["real"] for r in reports]),
+            "phantom test Dice": mean_sd_text([r["phantom"] for r in reports]),
+            "randomised test Dice": mean_sd_text([r["randomised"] for r in reports]),
+            "real fundus: % of FOV marked (no labels)": mean_sd_text([r["real"] for r in reports]),
             "per-seed phantom Dice": ", ".join(f"{r['phantom']:.3f}" for r in reports),
             "per-seed randomised Dice": ", ".join(f"{r['randomised']:.3f}" for r in reports),
         })
