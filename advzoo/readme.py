@@ -242,29 +242,28 @@ def render_tables() -> str:
                       "", notebook_list(), END])
 
 
-def speed_table(results_dir=RESULTS_DIR) -> str:
+def speed_table(result: dict) -> str:
     """README: the measured throughput rows of pix2pix and cyclegan (every size, precision, XLA
-    setting and device) and the XLA rows of the others, from throughput.json; rows not measured
-    are counted by `_not_measured` (docs/benchmarks.md lists them)."""
-    result = json.loads((pathlib.Path(results_dir) / "throughput.json").read_text())
+    setting and device) and the XLA rows of the others, from throughput.json's `result`; rows
+    not measured are counted by `_not_measured` (docs/benchmarks.md lists them)."""
     rows = [r for r in result["rows"]
             if (r["family"] in SPEED_FAMILIES or r.get("xla") == "on")
             and not r["status"].startswith("not measured")]
     return "\n".join(_markdown_table(SPEED_COLUMNS, rows))
 
 
-def _not_measured(results_dir=RESULTS_DIR) -> str:
+def _not_measured(result: dict) -> str:
     """A sentence on the README's rows left out because they were not measured, and why."""
-    result = json.loads((pathlib.Path(results_dir) / "throughput.json").read_text())
     left = [r["status"] for r in result["rows"] if r["status"].startswith("not measured")]
     return (f" Left out here: {len(left)} rows {'; '.join(sorted(set(left)))}." if left else "")
 
 
-def render_speed() -> str:
+def render_speed(results_dir=RESULTS_DIR) -> str:
     """The README's generated speed block."""
-    return "\n".join([SPEED_BEGIN, speed_table(), "", "Every family, with the machine and what "
-                      "was skipped and why: [docs/benchmarks.md](docs/benchmarks.md#"
-                      f"{result_anchor('throughput.json')}).{_not_measured()}", SPEED_END])
+    result = json.loads((pathlib.Path(results_dir) / "throughput.json").read_text())
+    return "\n".join([SPEED_BEGIN, speed_table(result), "", "Every family, with the machine and "
+                      "what was skipped and why: [docs/benchmarks.md](docs/benchmarks.md#"
+                      f"{result_anchor('throughput.json')}).{_not_measured(result)}", SPEED_END])
 
 
 def real_ct_table(results_dir=RESULTS_DIR) -> str:
