@@ -51,8 +51,8 @@ PRESETS = (PIX2PIX, "wgan_vgg_lowdose_ct_clinical", "simgan_lowdose_ct_clinical"
 VOXEL_ONLY = f"U-Net, voxel loss alone ({PIX2PIX} recipe, lambda_adversarial 0)"
 INPUT = "quarter-dose input"
 NLM = "non-local means"
-COLUMNS = ["test data", "image", "PSNR in body (dB)", "SSIM in body", "noise sd in soft tissue (HU)"]
-MEASURES = COLUMNS[2:]
+MEASURES = list(real.COLUMNS[2:])  # real_ct_lowdose's measures, which its functions compute
+COLUMNS = ["test data", "image", *MEASURES]
 REAL_MEAN = "real CT, mean"
 
 
@@ -71,18 +71,9 @@ def denoisers(models: dict, params: dict) -> dict:
             **{label: network(model) for label, model in models.items()}}
 
 
-def _rows_of(test_data: str, low, reference, arms) -> list:
-    body = real.body_mask(reference)
-    soft = real.soft_tissue_mask(reference, body)
+def _rows_of(test_data: str, low, reference, body, soft, arms) -> list:
     return [{"test data": test_data, "image": label, **real.measures(image, reference, body, soft)}
             for label, image in [(INPUT, low)] + [(lb, f(low)) for lb, f in arms.items()]]
-
-
-def _mean_rows(rows, test_data: str) -> list:
-    labels = list(dict.fromkeys(r["image"] for r in rows))
-    return [{"test data": test_data, "image": label,
-             **{c: float(np.nanmean([r[c] for r in rows if r["image"] == label])) for c in MEASURES}}
-            for label in labels]
 
 
 def phantom_rows(arms, n: int, size: int) -> list:
@@ -90,8 +81,10 @@ def phantom_rows(arms, n: int, size: int) -> list:
     rows = []
     for low, reference in zip(arr["low"][..., 0].astype(np.float64),
                               arr["noiseless"][..., 0].astype(np.float64)):
-        rows += _rows_of("phantom", low, reference, arms)
-    return _mean_rows(rows, f"phantom test split ({n} slices, {size}x{size}), mean")
+        body = real.body_mask(reference)
+        rows += _rows_of("phantom", low, reference, body, real.soft_tissue_mask(reference, body),
+                         arms)
+    return real.mean_rows(rows, "test data", f"phantom test split ({n} slices, {size}x{size}), mean")
 
 
 def real_rows(arms, files, seed: int) -> tuple[list, list]:
@@ -102,11 +95,12 @@ def real_rows(arms, files, seed: int) -> tuple[list, list]:
             infos.append(skipped)
             continue
         low = np.round(sl["sim"]["low"])  # stored as integer HU, as real_ct_lowdose's DICOM
-        rows += _rows_of(f"real CT {sl['stem']}", low, sl["reference"], arms)
+        rows += _rows_of(f"real CT {sl['stem']}", low, sl["reference"], sl["body"], sl["soft"],
+                         arms)
         for row in rows[-len(arms) - 1:]:
             print(row, flush=True)
         infos.append(f"{name} ({sl['hu'].shape[0]}x{sl['hu'].shape[1]}, {sl['spacing']:.3g} mm)")
-    return rows + (_mean_rows(rows, REAL_MEAN) if rows else []), infos
+    return rows + (real.mean_rows(rows, "test data", REAL_MEAN) if rows else []), infos
 
 
 def goal(rows) -> dict:

@@ -263,12 +263,14 @@ def run_slice(name, seed, tmp):
     return rows, info
 
 
-def mean_rows(rows):
+def mean_rows(rows, column: str = "slice", label: str = "mean") -> list:
+    """One row per image of `rows`, in order: each measure's mean over its rows (NaN, as a
+    slice without soft tissue would give, left out), with `column` set to `label`."""
     out = []
-    for label in dict.fromkeys(r["image"] for r in rows):
-        same = [r for r in rows if r["image"] == label]
-        out.append({"slice": "mean", "image": label,
-                    **{c: float(np.mean([r[c] for r in same])) for c in COLUMNS[2:]}})
+    for image in dict.fromkeys(r["image"] for r in rows):
+        same = [r for r in rows if r["image"] == image]
+        out.append({column: label, "image": image,
+                    **{c: float(np.nanmean([r[c] for r in same])) for c in COLUMNS[2:]}})
     return out
 
 
