@@ -10,7 +10,8 @@ from advzoo import data as zoo_data
 from advzoo.errors import AdvzooError, UnknownNameError
 from advzoo.models.adversarial_segmentation import adversarial_segmentation_dataset
 from advzoo.models.dan import dan_dataset
-from advzoo.models.segmentation import check_randomise, segmentation_arrays
+from advzoo.data.randomisation import resolve_randomise
+from advzoo.models.segmentation import segmentation_arrays
 
 NAME = "adversarial_segmentation_retina_randomised"
 
@@ -61,6 +62,10 @@ def test_bad_randomise_refused_before_any_work(bad, error, words, monkeypatch):
         segmentation_arrays("test", (32, 32, 3), n=2, randomise=bad)
     with pytest.raises(error, match=words):
         adversarial_segmentation_dataset("test", batch_size=2, n=2, randomise=bad)
+
+
+def check_randomise(randomise):
+    return resolve_randomise(randomise, "segmentation data")
 
 
 def test_check_randomise_forms():

@@ -100,8 +100,9 @@ def resolve_randomise(randomise, what: str):
     False / None: off (the phantom's own rendering, bit for bit); True: the default ranges; a
     dict of `DomainRandomisation` fields, the rest at their defaults (JSON-friendly, as a
     preset's dataset options are stored in metadata.json); or a `DomainRandomisation`. Unknown
-    keys name the closest fields; bad ranges say which limit."""
-    from advzoo.errors import unknown_name
+    keys name the closest fields; bad ranges say which limit. Raises `AdvzooError` (a
+    ValueError), before any phantom is drawn."""
+    from advzoo.errors import AdvzooError, unknown_name
 
     if randomise is None or randomise is False:
         return None
@@ -113,10 +114,13 @@ def resolve_randomise(randomise, what: str):
         for key in randomise:
             if key not in RANDOMISE_OPTIONS:
                 raise unknown_name("randomise option", key, RANDOMISE_OPTIONS)
-        return DomainRandomisation(**randomise)
-    raise ValueError(f"{what}: randomise must be False, True, a dict of DomainRandomisation fields "
-                     f"({', '.join(RANDOMISE_OPTIONS)}) or an advzoo.data.DomainRandomisation, got "
-                     f"{randomise!r}")
+        try:
+            return DomainRandomisation(**randomise)
+        except ValueError as error:
+            raise AdvzooError(f"{what}: randomise: {error}") from None
+    raise AdvzooError(f"{what}: randomise must be False, True, a dict of DomainRandomisation "
+                      f"fields ({', '.join(RANDOMISE_OPTIONS)}) or an "
+                      f"advzoo.data.DomainRandomisation, got {randomise!r}")
 
 
 def _uniform(rng, n, pair):

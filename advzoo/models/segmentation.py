@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from advzoo import data as zoo_data
-from advzoo.data.randomisation import DomainRandomisation, resolve_randomise
+from advzoo.data.randomisation import resolve_randomise
 from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.networks.translation import (build_generator, free_spatial, generator_depth,
                                          patchgan, spatial_rank)
@@ -53,18 +53,6 @@ def task_segmentor_config(task: str, size: int = 32) -> dict:
             "num_classes": TASK_CLASSES[task]}
 
 
-def check_randomise(randomise) -> DomainRandomisation | None:
-    """`randomise=` of the segmentation data -> a `DomainRandomisation`, or None (off): False /
-    None, True, a dict of `DomainRandomisation` fields or a `DomainRandomisation`
-    (`advzoo.data.randomisation.resolve_randomise`), checked before any data is drawn."""
-    try:
-        return resolve_randomise(randomise, "segmentation data")
-    except AdvzooError:
-        raise
-    except ValueError as error:
-        raise AdvzooError(str(error)) from None
-
-
 def segmentation_arrays(split: str = "train", image_shape=(32, 32, 3), task: str = "vessels",
                         n: int | None = None, seed: int = 0,
                         randomise=False) -> tuple[np.ndarray, np.ndarray]:
@@ -77,12 +65,12 @@ def segmentation_arrays(split: str = "train", image_shape=(32, 32, 3), task: str
     randomise: domain randomisation of the images (SynthSeg-style: per-label random intensities,
     bias field, blur and resolution, noise, gamma; `advzoo.data.randomisation`): False (default,
     the phantom's own rendering, unchanged bit for bit), True (`DomainRandomisation()`'s ranges),
-    a dict of `DomainRandomisation` fields, or a `DomainRandomisation` (see `check_randomise`).
+    a dict of `DomainRandomisation` fields, or a `DomainRandomisation` (`resolve_randomise`).
     The masks are those of `randomise=False`, bit for bit; the images keep their range (retina
     [0, 1], CT [-1000, 1000] HU-like synthetic contrast) before the same map to [-1, 1].
     """
     check_choice("task", task, TASKS)
-    options = check_randomise(randomise)
+    options = resolve_randomise(randomise, "segmentation data")  # checked before any draw
     extra = {} if options is None else {"randomise": options}
     image_shape = check_shape(image_shape, "image_shape")
     ndim = spatial_rank(image_shape, "image_shape")
