@@ -42,6 +42,8 @@ CT_TASKS = ("mr_to_ct", "lowdose_ct", "lowdose_ct_clinical")
 #: What the `lowdose_ct_clinical` pairs can aim at: the noiseless reconstruction or the
 #: routine-dose scan of the same slice.
 CLINICAL_TARGETS = ("noiseless", "routine")
+#: The 2D low-dose tasks and the image each pairs the low-dose scan with by default.
+LOWDOSE_TARGETS = {"lowdose_ct": "routine", "lowdose_ct_clinical": CLINICAL_TARGETS[0]}
 
 #: Noise sd (HU) of the 2D `lowdose_ct` phantom at routine dose in soft tissue and liver, as a
 #: function of the image side: 9.6 HU at 32 and 13.5 HU at 64 (measured on its val split, low -
@@ -167,11 +169,12 @@ def translation_pairs_arrays(task: str = "mr_to_ct", split: str = "train", n: in
         arr = zd.mr_slices_arrays(split, n=n, size=size, ndim=ndim, paired=paired, seed=seed,
                                   **options)
         return zd.mr_to_unit(arr["mr"]), zd.hu_to_unit(arr["ct"], window)
-    if task in ("lowdose_ct", "lowdose_ct_clinical"):
+    if task in LOWDOSE_TARGETS:
+        goal = LOWDOSE_TARGETS[task]
         if task == "lowdose_ct":
-            make, goal = (zd.lowdose_ct_arrays if ndim == 2 else lowdose_ct_3d_arrays), "routine"
+            make = zd.lowdose_ct_arrays if ndim == 2 else lowdose_ct_3d_arrays
         else:
-            make, goal = zd.lowdose_ct_clinical_arrays, options.pop("target", "noiseless")
+            make, goal = zd.lowdose_ct_clinical_arrays, options.pop("target", goal)
             check_choice("target", goal, CLINICAL_TARGETS)
         arr = make(split, n=n, size=size, seed=seed, **options)
         source, target = zd.hu_to_unit(arr["low"], window), zd.hu_to_unit(arr[goal], window)

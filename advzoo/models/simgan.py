@@ -44,7 +44,7 @@ import tensorflow as tf
 
 from advzoo import data as zoo_data
 from advzoo import networks
-from advzoo.data.pairs import ct_window
+from advzoo.data.pairs import LOWDOSE_TARGETS, ct_window
 from advzoo.errors import AdvzooError, check_choice, check_shape
 from advzoo.layers import ImagePool
 from advzoo.training import AdversarialModel
@@ -56,7 +56,7 @@ CT_WINDOW = zoo_data.CT_WINDOW
 SOFT_TISSUE_LABELS = (2, 3, 4, 5)  # soft_tissue, liver, kidney, spleen of CT_LABELS
 #: The built-in data a refiner can train on (`advzoo.data.translation_pairs` tasks), and the image
 #: each compares the refined one with: the routine-dose scan, or the noiseless reconstruction.
-TASKS = {"lowdose_ct": "routine", "lowdose_ct_clinical": "noiseless"}
+TASKS = LOWDOSE_TARGETS
 
 
 def simgan_dataset(split: str = "train", batch_size: int | None = None, image_shape=(64, 64, 1),
