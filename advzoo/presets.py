@@ -352,9 +352,9 @@ CLINICAL_CT_DESCRIPTION = (
 PIX2PIX_LOWDOSE_CT_CLINICAL = register_preset(Preset(
     name="pix2pix_lowdose_ct_clinical",
     family="pix2pix",
-    # 16 filters rather than 8: at 128x128 a step costs about the same (measured 111 vs 98 ms on 2
-    # CPU cores), and 1.05M generator weights stay a few MB. Adversarial weight 0.1 against 100
-    # L1: in the 8-filter pilot of benchmarks/real_ct_clinical.py (its result at commit e19d9c0)
+    # 16 filters rather than 8: 1.05M generator weights stay a few MB, and 6000 steps train in
+    # about 14 minutes on 2 CPU cores (metadata.json's train_seconds). Adversarial weight 0.1
+    # against 100 L1: in the 8-filter pilot of benchmarks/real_ct_clinical.py (its result at commit e19d9c0)
     # Isola's weight 1 cost 1.9 dB of phantom test PSNR against L1 alone; the adversarial term is
     # kept to hold back the waxy texture of a voxel loss, not to lead.
     config={"contract": _contract(CT_HU, CT_HU),
@@ -538,10 +538,10 @@ ADVERSARIAL_SEGMENTATION_RETINA = register_preset(Preset(
 # validation image gets a random appearance (advzoo.data.DomainRandomisation's default ranges:
 # per-label colours, bias field, blur and resolution, noise, gamma) over the same vessel masks.
 # adversarial_segmentation_retina stays as its non-randomised baseline
-# (benchmarks/segmentation_randomisation.py compares the two). Trials on the validation
-# phantoms (usual rendering, Dice): these defaults 0.32; blur sd <= 0.5 px and down-sampling
-# <= 1.5x (the vessels are 1-3 px wide at 32x32) 0.30; 3000 steps instead of 1000 0.32; the
-# non-randomised twin 0.70. The 8-filter U-Net under-fits the randomised data (train Dice ~0.24).
+# (benchmarks/segmentation_randomisation.py compares the two). Trial runs that are not in the
+# repo (blur sd <= 0.5 px and down-sampling <= 1.5x, the vessels being 1-3 px wide at 32x32; 3000
+# steps instead of 1000) did not bring it near its twin on the usual validation phantoms: the
+# 8-filter U-Net under-fits the randomised data, so these defaults were kept.
 ADVERSARIAL_SEGMENTATION_RETINA_RANDOMISED = register_preset(dataclasses.replace(
     ADVERSARIAL_SEGMENTATION_RETINA,
     name="adversarial_segmentation_retina_randomised",
